@@ -1,0 +1,85 @@
+# Two commands on a fresh machine: `make book` and `make test`. Each sets itself up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED_DATA := $(abspath ../shared/data/cats_vs_dogs)
+
+# Real photos for development and CI, unless the caller says otherwise.
+ifeq ($(CONVLENS_DATA),)
+ifneq ($(wildcard $(SHARED_DATA)/train),)
+export CONVLENS_DATA := $(SHARED_DATA)
+endif
+endif
+# Same outputs on every run: CPU only, quiet TensorFlow, fixed hashing.
+export CUDA_VISIBLE_DEVICES := -1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+JB_FLAGS := -W --keep-going
+
+.PHONY: setup book book-instructors handout test unit nbval notebooks lint bench browser-deps clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-lock.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-lock.txt
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
+	touch $@
+
+## The students' book: stored outputs rendered, nothing executed, works offline.
+book: $(STAMP)
+	rm -rf _build/html
+	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	@echo "Book: _build/html/index.html"
+
+## The instructors' book: the same pages with every solution shown.
+book-instructors: $(STAMP)
+	rm -rf _build/instructors
+	CONVLENS_BOOK=instructors $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/instructors-src
+	rm -rf _build/instructors && mv _build/instructors-src/_build/html _build/instructors && rm -rf _build/instructors-src
+	@echo "Instructors' book: _build/instructors/index.html"
+
+## A handout: the same pages with the solutions removed entirely.
+handout: $(STAMP)
+	rm -rf _build/handout-src _build/handout
+	CONVLENS_BOOK=handout $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/handout-src
+	mv _build/handout-src/_build/html _build/handout && rm -rf _build/handout-src
+	@echo "Handout: _build/handout/index.html"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench book
+
+## Everything: lint, unit tests, every notebook re-executed and compared (nbval), browser test.
+test: $(STAMP) lint book browser-deps
+	$(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests -m "not browser"
+
+nbval: $(STAMP)
+	$(PY) -m pytest -q book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
+
+## Re-execute every notebook in place (what the book stores and nbval compares).
+notebooks: $(STAMP)
+	cd book && for nb in $(notdir $(NOTEBOOKS)); do \
+		echo "executing $$nb"; \
+		/usr/bin/time -f "$$nb: %e s" ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.timeout=900 $$nb || exit 1; \
+	done
+
+bench: $(STAMP)
+	$(PY) bench/bench_filters.py
+	$(PY) bench/bench_gradcam.py
+
+## Debian's Chromium for the browser test (root on CI and developers' machines).
+browser-deps:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+clean:
+	rm -rf _build

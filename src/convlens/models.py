@@ -1,0 +1,126 @@
+"""The small cats-vs-dogs convnet, its trained weights, and Keras' ImageNet VGG16.
+
+Models are built with the functional API from ``keras.Input`` so that ``model.input``
+and every layer's output are defined, which the activation, filter and Grad-CAM
+sub-models need. Layer names are fixed (``conv2d_1`` ... ``dense_2``, as in the lecture)
+so that notebooks can refer to them across runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .data import IMAGE_SIZE
+
+VARIANTS = ("baseline", "dataaug")
+"""The two trained versions of the small convnet (see :mod:`convlens.train`)."""
+
+VARIANT_DROPOUT = {"baseline": 0.0, "dataaug": 0.5}
+
+VGG16_DOWNLOAD_TIMEOUT_S = 20.0
+"""Seconds without an answer before the VGG16 weights download is given up."""
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """The committed weights of a trained variant are missing."""
+
+
+class VGG16WeightsUnavailable(RuntimeError):
+    """Keras' ImageNet VGG16 weights could not be loaded (typically: no network)."""
+
+
+def small_convnet(dropout: float = 0.0, name: str = "small_convnet"):
+    """The lecture's convnet: four Conv2D/MaxPooling blocks, Dense 512, Dense 1 sigmoid.
+
+    With ``dropout > 0`` a Dropout layer (no parameters) sits before the dense layer,
+    as in the data-augmentation model; the parameter count is 3,453,121 either way.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(*IMAGE_SIZE, 3), name="image")
+    x = inputs
+    for block, filters in enumerate((32, 64, 128, 128), start=1):
+        x = layers.Conv2D(filters, 3, activation="relu", name=f"conv2d_{block}")(x)
+        x = layers.MaxPooling2D(2, name=f"max_pooling2d_{block}")(x)
+    x = layers.Flatten(name="flatten_1")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout_1")(x)
+    x = layers.Dense(512, activation="relu", name="dense_1")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="dense_2")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def repo_root() -> Path | None:
+    """The repository (folder with ``data/models``) above the current directory or package."""
+    starts = [Path.cwd(), Path(__file__).resolve().parent]
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / "data" / "models").is_dir():
+                return folder
+    return None
+
+
+def models_dir() -> Path:
+    """Where trained weights live: ``$CONVLENS_MODELS``, else the repository's ``data/models``."""
+    env_value = os.environ.get("CONVLENS_MODELS")
+    if env_value:
+        return Path(env_value).expanduser()
+    root = repo_root()
+    return (root / "data" / "models") if root else Path("data") / "models"
+
+
+def weights_path(variant: str) -> Path:
+    return models_dir() / f"{variant}.weights.h5"
+
+
+def training_record(variant: str) -> dict:
+    """The JSON training record committed beside a variant's weights."""
+    _check_variant(variant)
+    path = models_dir() / f"{variant}.json"
+    if not path.is_file():
+        raise WeightsNotFoundError(f"No training record {path}; make it with: python -m convlens.train {variant}")
+    return json.loads(path.read_text())
+
+
+def _check_variant(variant: str) -> None:
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
+
+
+def load_trained(variant: str = "dataaug"):
+    """The small convnet with the committed weights of ``variant`` ("dataaug" or "baseline")."""
+    _check_variant(variant)
+    path = weights_path(variant)
+    if not path.is_file():
+        raise WeightsNotFoundError(
+            f"No trained weights at {path}; make them with: python -m convlens.train {variant} "
+            "(or set CONVLENS_MODELS to the folder that holds them)."
+        )
+    model = small_convnet(dropout=VARIANT_DROPOUT[variant], name=variant)
+    model.load_weights(path)
+    return model
+
+
+def vgg16(include_top: bool = False, input_shape: tuple[int, int, int] | None = None):
+    """Keras' VGG16 with ImageNet weights, or :class:`VGG16WeightsUnavailable`.
+
+    Never falls back to random weights: a figure made with them would be a lie.
+    """
+    import socket
+
+    import keras
+
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(VGG16_DOWNLOAD_TIMEOUT_S)  # a dead network fails fast, never hangs
+    try:
+        return keras.applications.VGG16(weights="imagenet", include_top=include_top, input_shape=input_shape)
+    except Exception as exc:  # noqa: BLE001 - download failures come in many types
+        raise VGG16WeightsUnavailable(
+            "VGG16's ImageNet weights could not be downloaded (no network here?), so this figure is "
+            f"left out; run the notebook in Colab to see it ({type(exc).__name__})."
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous_timeout)

@@ -1,0 +1,74 @@
+"""Figure helpers shared by every chapter: image grids, sample photos, training curves."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+ACTIVATION_CMAP = "viridis"
+"""Colormap of every activation and heatmap figure in the book."""
+
+
+def image_grid(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    suptitle: str | None = None,
+    cmap: str = ACTIVATION_CMAP,
+    cell_inches: float = 1.6,
+    vmin: float | None = None,
+    vmax: float | None = None,
+):
+    """A grid of images (2-D arrays drawn with ``cmap``, RGB arrays as they are), axes off.
+
+    Returns the figure. Titles are drawn small above each image.
+    """
+    count = len(images)
+    if count == 0:
+        raise ValueError("image_grid needs at least one image.")
+    ncols = max(1, min(ncols, count))
+    nrows = math.ceil(count / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * cell_inches, nrows * cell_inches + (0.5 if suptitle else 0)), squeeze=False
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i >= count:
+            continue
+        image = np.asarray(images[i])
+        if image.ndim == 2:
+            ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
+        else:
+            ax.imshow(image)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def show_photos(images: np.ndarray, titles: Sequence[str], ncols: int = 6, suptitle: str | None = None):
+    """Photos (N, H, W, 3) in [0, 1] with one title each."""
+    return image_grid(list(images), titles, ncols=ncols, suptitle=suptitle, cell_inches=2.0)
+
+
+def training_curves(records: Mapping[str, Mapping]):
+    """Accuracy and loss per epoch, training (dashed) and validation (solid), one colour per model."""
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for colour, (name, record) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], records.items()):
+        epochs = [row["epoch"] for row in record["history"]]
+        for ax, key in ((acc_ax, "accuracy"), (loss_ax, "loss")):
+            ax.plot(epochs, [row[key] for row in record["history"]], "--", color=colour, label=f"{name}: training")
+            ax.plot(epochs, [row["val_" + key] for row in record["history"]], "-", color=colour,
+                    label=f"{name}: validation")
+    acc_ax.set(title="Accuracy per epoch", xlabel="epoch", ylabel="accuracy")
+    loss_ax.set(title="Loss (binary cross-entropy) per epoch", xlabel="epoch", ylabel="loss")
+    for ax in (acc_ax, loss_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

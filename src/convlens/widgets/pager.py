@@ -1,0 +1,126 @@
+"""A kernel-free image pager: self-contained HTML and JavaScript, no external script.
+
+Every image is embedded as a data URI (one ``<img>`` per image), a drop-down picks the
+group (a layer, say) and a slider the image within it (a channel), so the rendered book
+can be explored without a running kernel.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+_counter = itertools.count()
+
+
+def _to_uint8_rgb(image: np.ndarray, cmap: str | None) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 2:
+        if cmap is None:
+            raise ValueError("A 2-D image needs a colormap name (cmap).")
+        import matplotlib
+
+        values = image.astype(np.float32)
+        if image.dtype == np.uint8:
+            values = values / 255.0
+        rgba = matplotlib.colormaps[cmap](np.clip(values, 0.0, 1.0))
+        return (rgba[..., :3] * 255).round().astype(np.uint8)
+    if image.ndim == 3 and image.shape[-1] == 3:
+        if image.dtype != np.uint8:
+            image = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+        return image
+    raise ValueError(f"Expected an HxW or HxWx3 image, got shape {image.shape}.")
+
+
+def encode_image(image: np.ndarray, cmap: str | None = None, image_format: str = "png") -> str:
+    """A ``data:`` URI of one image (2-D values in [0, 1] coloured by ``cmap``, or RGB)."""
+    from PIL import Image
+
+    rgb = _to_uint8_rgb(image, cmap)
+    buffer = io.BytesIO()
+    if image_format == "jpeg":
+        Image.fromarray(rgb).save(buffer, format="JPEG", quality=85)
+    else:
+        Image.fromarray(rgb).save(buffer, format="PNG", optimize=True)
+    return f"data:image/{image_format};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_pager_html(
+    groups: Mapping[str, Sequence[np.ndarray]],
+    title: str = "",
+    item_label: str = "image",
+    item_titles: Mapping[str, Sequence[str]] | None = None,
+    cmap: str | None = "viridis",
+    image_format: str = "png",
+    display_px: int = 300,
+) -> str:
+    """HTML of a pager over ``groups`` (name -> images): a group picker and an index slider.
+
+    2-D images are values in [0, 1] drawn with ``cmap``; RGB images are drawn as they are.
+    Images are scaled up to ``display_px`` wide without smoothing, so pixels stay visible.
+    """
+    if not groups:
+        raise ValueError("image_pager_html needs at least one group of images.")
+    uid = f"convlens-pager-{next(_counter)}"
+    names = list(groups)
+    options = "".join(f'<option value="{i}">{html.escape(name)}</option>' for i, name in enumerate(names))
+    panels = []
+    for g, name in enumerate(names):
+        images = groups[name]
+        titles = (item_titles or {}).get(name) or [f"{name}, {item_label} {i}" for i in range(len(images))]
+        imgs = "".join(
+            f'<figure data-index="{i}" style="display:{"block" if i == 0 else "none"};margin:0">'
+            f'<img alt="{html.escape(titles[i])}" src="{encode_image(image, cmap, image_format)}" '
+            f'style="width:{display_px}px;image-rendering:pixelated;border:1px solid #ccc"/>'
+            f'<figcaption style="font-size:0.9em">{html.escape(titles[i])}</figcaption></figure>'
+            for i, image in enumerate(images)
+        )
+        panels.append(
+            f'<div class="pager-group" data-group="{g}" data-count="{len(images)}" '
+            f'style="display:{"block" if g == 0 else "none"}">{imgs}</div>'
+        )
+    script = f"""
+<script>
+(function() {{
+  var root = document.getElementById("{uid}");
+  var select = root.querySelector("select"), slider = root.querySelector("input[type=range]");
+  var label = root.querySelector(".pager-label");
+  function show() {{
+    var groups = root.querySelectorAll(".pager-group");
+    groups.forEach(function(div) {{ div.style.display = (div.dataset.group === select.value) ? "block" : "none"; }});
+    var current = groups[Number(select.value)];
+    slider.max = Number(current.dataset.count) - 1;
+    if (Number(slider.value) > Number(slider.max)) {{ slider.value = slider.max; }}
+    current.querySelectorAll("figure").forEach(function(fig) {{
+      fig.style.display = (fig.dataset.index === slider.value) ? "block" : "none";
+    }});
+    label.textContent = "{html.escape(item_label)} " + slider.value + " of 0.." + slider.max;
+  }}
+  select.addEventListener("change", show);
+  slider.addEventListener("input", show);
+  show();
+}})();
+</script>"""
+    first_count = len(groups[names[0]])
+    return (
+        f'<div id="{uid}" class="convlens-pager" style="font-family:sans-serif">'
+        + (f"<strong>{html.escape(title)}</strong><br/>" if title else "")
+        + f'<label>group <select aria-label="group">{options}</select></label> '
+        + f'<label><input type="range" aria-label="{html.escape(item_label)}" min="0" max="{first_count - 1}" '
+        + f'value="0" step="1" style="width:{display_px}px"/></label> <span class="pager-label"></span>'
+        + "".join(panels)
+        + "</div>"
+        + script
+    )
+
+
+def image_pager(groups: Mapping[str, Sequence[np.ndarray]], **kwargs):
+    """The pager of :func:`image_pager_html` as an ``IPython.display.HTML`` object."""
+    from IPython.display import HTML
+
+    return HTML(image_pager_html(groups, **kwargs))

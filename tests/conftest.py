@@ -1,0 +1,45 @@
+"""Shared fixtures: a tiny generated dataset folder, the real photos when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def write_photo(path: Path, seed: int, size=(40, 50), mode="RGB", fmt="JPEG") -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
+    pixels = rng.integers(0, 256, size=(size[1], size[0], channels), dtype=np.uint8)
+    image = Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode=mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format=fmt)
+    return path
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> Path:
+    """train/validation/test folders with 3 cats and 3 dogs each (random-pixel JPEGs)."""
+    root = tmp_path / "cats_vs_dogs"
+    for split in ("train", "validation", "test"):
+        for label, name in enumerate(("cats", "dogs")):
+            for i in range(3):
+                write_photo(root / split / name / f"{name[:-1]}.{i}.jpg", seed=100 * label + i)
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real photos named by $CONVLENS_DATA (set by the Makefile and CI)."""
+    value = os.environ.get("CONVLENS_DATA")
+    if not value or not (Path(value) / "train").is_dir():
+        pytest.skip("CONVLENS_DATA does not point to the cats-vs-dogs photos")
+    return Path(value)
