@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 DEFAULT_EPOCHS = {"baseline": 20, "dataaug": 100}
 LEARNING_RATE = 1e-3
 AUGMENTATION = {"flip": "horizontal", "rotation": 0.1, "zoom": 0.2, "translation": 0.2}
@@ -77,19 +79,34 @@ def train(
     val_ds = data.make_dataset("validation", batch_size, data_dir=data_root)
 
     history_path = ckpt / "history.json"
-    model_path = ckpt / "last.keras"
-    if model_path.is_file() and history_path.is_file():
-        model = keras.models.load_model(model_path)
+    ckpt_weights = ckpt / "last.weights.h5"
+    ckpt_optimizer = ckpt / "optimizer.npz"
+    committed_weights = out / f"{variant}.weights.h5"
+    committed_record = out / f"{variant}.json"
+
+    model = models.small_convnet(dropout=models.VARIANT_DROPOUT[variant], name=variant)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy", metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)
+    history = {"epochs": [], "wall_time_s": 0.0}
+    resumed_note = None
+    if ckpt_weights.is_file() and ckpt_optimizer.is_file() and history_path.is_file():
+        model.load_weights(ckpt_weights)
+        saved = np.load(ckpt_optimizer)
+        for i, variable in enumerate(model.optimizer.variables):
+            variable.assign(saved[f"v{i}"])
         history = json.loads(history_path.read_text())
-        print(f"Resuming {variant} from {model_path} after epoch {len(history['epochs'])}.", flush=True)
-    else:
-        model = models.small_convnet(dropout=models.VARIANT_DROPOUT[variant], name=variant)
-        model.compile(
-            optimizer=keras.optimizers.Adam(LEARNING_RATE),
-            loss="binary_crossentropy",
-            metrics=["accuracy"],
+        print(f"Resuming {variant} from {ckpt} after epoch {len(history['epochs'])}.", flush=True)
+    elif committed_weights.is_file() and committed_record.is_file():
+        # No checkpoint (a new machine): go on from the committed weights, with a fresh
+        # optimizer state, and say so in the record.
+        previous = json.loads(committed_record.read_text())
+        model.load_weights(committed_weights)
+        history = {"epochs": previous["history"], "wall_time_s": previous["wall_time_s"]}
+        resumed_note = (
+            f"resumed from the committed weights after epoch {len(history['epochs'])} "
+            "with a fresh Adam state (no checkpoint was available)"
         )
-        history = {"epochs": [], "wall_time_s": 0.0}
+        print(f"Resuming {variant}: {resumed_note}.", flush=True)
 
     command = f"python -m convlens.train {variant} --epochs {epochs} --batch-size {batch_size} --seed {seed}"
     record_base = {
@@ -107,6 +124,11 @@ def train(
         "keras": keras.__version__,
         "epochs_planned": epochs,
     }
+    if committed_record.is_file():
+        previous_notes = json.loads(committed_record.read_text()).get("notes", [])
+        record_base["notes"] = previous_notes + ([resumed_note] if resumed_note else [])
+    elif resumed_note:
+        record_base["notes"] = [resumed_note]
 
     def write_record(test: dict | None = None) -> dict:
         record = dict(record_base)
@@ -136,7 +158,8 @@ def train(
                     "seconds": round(seconds, 1),
                 }
             )
-            self.model.save(model_path)
+            self.model.save_weights(ckpt_weights)
+            np.savez(ckpt_optimizer, **{f"v{i}": v.numpy() for i, v in enumerate(self.model.optimizer.variables)})
             history_path.write_text(json.dumps(history))
             self.model.save_weights(out / f"{variant}.weights.h5")
             write_record()
@@ -149,6 +172,7 @@ def train(
             epochs=epochs,
             initial_epoch=start_epoch,
             callbacks=[EpochSaver()],
+            shuffle=False,  # the dataset shuffles itself
             verbose=2,
         )
     test = {}
