@@ -1,0 +1,66 @@
+"""Three editions of the book from one configuration: students, instructors, handout.
+
+The exercises are sphinx-exercise directives; every solution carries ``:class: dropdown``, so
+in the students' book (the default) it is hidden behind a toggle until clicked. The edition is
+picked by the ``CONVLENS_BOOK`` environment variable (what ``make book-instructors`` and
+``make handout`` set), or by ``convlens_edition`` in ``_config.yml``'s ``sphinx: config:``:
+
+- ``students``: solutions hidden behind a toggle (sphinx-togglebutton's ``.dropdown``).
+- ``instructors``: the ``dropdown`` class is dropped from every solution, so it is shown open.
+- ``handout``: sphinx-exercise's own ``hide_solutions`` option removes solutions entirely.
+
+One ``_config.yml`` for all three means the editions cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+EDITIONS = ("students", "instructors", "handout")
+ENV_VAR = "CONVLENS_BOOK"
+BANNERS = {
+    "instructors": "Instructors' edition: every solution is shown.",
+    "handout": "Handout: the solutions are left out.",
+}
+
+
+def _edition(config: Config) -> str:
+    edition = config.convlens_edition or "students"
+    if edition not in EDITIONS:
+        raise ValueError(
+            f"Unknown book edition {edition!r} (from ${ENV_VAR} or convlens_edition); "
+            f"choose one of {', '.join(EDITIONS)}."
+        )
+    return edition
+
+
+def _configure(app: Sphinx, config: Config) -> None:
+    """Turn the edition into settings: sphinx-exercise's ``hide_solutions``, a banner."""
+    edition = _edition(config)
+    if edition == "handout":
+        config.hide_solutions = True
+    if edition in BANNERS:
+        options = dict(config.html_theme_options or {})
+        options["announcement"] = BANNERS[edition]
+        config.html_theme_options = options
+
+
+def _open_solutions(app: Sphinx, doctree: nodes.document) -> None:
+    """In the instructors' edition, drop the ``dropdown`` class so that solutions render open."""
+    if _edition(app.config) != "instructors":
+        return
+    for node in doctree.findall(nodes.Element):
+        classes = node.get("classes", [])
+        if "solution" in classes and "dropdown" in classes:
+            node["classes"] = [name for name in classes if name != "dropdown"]
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("convlens_edition", os.environ.get(ENV_VAR, "students"), "env", [str])
+    app.connect("config-inited", _configure, priority=800)
+    app.connect("doctree-read", _open_solutions)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
