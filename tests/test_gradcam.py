@@ -1,0 +1,265 @@
+"""convlens.gradcam: known-answer heatmaps, class handling, batching, errors, and the checks.
+
+Every model here is tiny and hand-built (32 x 32 inputs), so the file runs in seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convlens import gradcam
+
+SIZE = 32
+
+
+def colour_model(dog_weights=(1.0, 0.0), bias=0.0):
+    """Channel 0 of the conv layer detects red (R - G), channel 1 green (G - R), 1 x 1 kernels.
+
+    The dog logit is ``dog_weights @ mean(channel maps) + bias``: with (1, 0) only red matters.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((SIZE, SIZE, 3))
+    conv = layers.Conv2D(2, 1, activation="relu", name="colour_conv")
+    x = conv(inputs)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    dense = layers.Dense(1, activation="sigmoid", name="decision")
+    outputs = dense(x)
+    model = keras.Model(inputs, outputs, name="colour_model")
+    kernel = np.zeros((1, 1, 3, 2), np.float32)
+    kernel[0, 0, :, 0] = (1.0, -1.0, 0.0)
+    kernel[0, 0, :, 1] = (-1.0, 1.0, 0.0)
+    conv.set_weights([kernel, np.zeros(2, np.float32)])
+    dense.set_weights([np.asarray(dog_weights, np.float32).reshape(2, 1) * 20.0, np.asarray([bias], np.float32)])
+    return model
+
+
+def red_and_green_photo():
+    """Black photo, a red square top-left, a green square bottom-right."""
+    image = np.zeros((SIZE, SIZE, 3), np.float32)
+    image[2:10, 2:10, 0] = 1.0
+    image[20:30, 20:30, 1] = 1.0
+    return image
+
+
+def square_mass(heatmap, rows, cols):
+    full = gradcam.upsample(heatmap, (SIZE, SIZE))
+    return full[rows, cols].sum() / full.sum()
+
+
+class RegionMask:
+    """Keras layer factory: zeros everything outside the top-left quadrant."""
+
+    @staticmethod
+    def build():
+        import keras
+
+        class _Mask(keras.layers.Layer):
+            def call(self, x):
+                mask = np.zeros((1, SIZE, SIZE, 1), np.float32)
+                mask[:, : SIZE // 2, : SIZE // 2] = 1.0
+                return x * mask
+
+        return _Mask(name="region_mask")
+
+
+def masked_model(seed=0):
+    """A random convnet that only sees the top-left quadrant of its input."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = RegionMask.build()(inputs)
+    x = layers.Conv2D(8, 3, padding="same", use_bias=False, activation="relu", name="conv_a")(x)
+    x = layers.Conv2D(8, 3, padding="same", use_bias=False, activation="relu", name="conv_b")(x)
+    x = layers.Flatten(name="flat")(x)
+    x = layers.Dense(8, activation="relu", name="hidden")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="out")(x)
+    return keras.Model(inputs, outputs, name="masked")
+
+
+@pytest.fixture(scope="module")
+def masked():
+    return masked_model()
+
+
+def random_photos(count, seed=1):
+    return np.random.default_rng(seed).random((count, SIZE, SIZE, 3), dtype=np.float32)
+
+
+def test_heatmap_mass_lies_in_the_only_region_the_model_sees(masked):
+    maps = gradcam.grad_cam(masked, random_photos(6), class_index=1)
+    assert maps.shape == (6, SIZE, SIZE)
+    # conv_b's 3x3 receptive fields reach 2 pixels beyond the quadrant, nothing further.
+    inside = maps[:, : SIZE // 2 + 2, : SIZE // 2 + 2].sum(axis=(1, 2))
+    assert np.all(maps.sum(axis=(1, 2)) > 0)
+    np.testing.assert_allclose(inside / maps.sum(axis=(1, 2)), 1.0, atol=1e-6)
+    strictly_inside = maps[:, : SIZE // 2, : SIZE // 2].sum(axis=(1, 2)) / maps.sum(axis=(1, 2))
+    assert np.all(strictly_inside > 0.8)
+
+
+def test_dog_and_cat_heatmaps_point_at_their_own_evidence():
+    model = colour_model(dog_weights=(1.0, -1.0))  # dog = red, cat = green
+    photo = red_and_green_photo()
+    red, green = (slice(2, 10), slice(2, 10)), (slice(20, 30), slice(20, 30))
+    dog_map = gradcam.grad_cam(model, photo, class_index=1)[0]
+    cat_map = gradcam.grad_cam(model, photo, class_index=0)[0]
+    assert square_mass(dog_map, *red) > 0.9 and square_mass(dog_map, *green) < 0.05
+    assert square_mass(cat_map, *green) > 0.9 and square_mass(cat_map, *red) < 0.05
+
+
+def test_default_explains_the_predicted_class():
+    photo = red_and_green_photo()
+    for bias, predicted in ((-50.0, 0), (50.0, 1)):  # the bias alone decides: saturated sigmoid both ways
+        model = colour_model(dog_weights=(1.0, -1.0), bias=bias)
+        result = gradcam.grad_cam_details(model, photo)
+        assert result.class_index.tolist() == [predicted]
+        assert (result.dog_probability[0] > 0.5) == bool(predicted)
+        np.testing.assert_allclose(result.heatmaps, gradcam.grad_cam(model, photo, class_index=predicted))
+        # The logit, not the saturated probability, is differentiated: the map is not blank.
+        assert result.heatmaps.max() == pytest.approx(1.0)
+
+
+def test_score_is_the_logit_not_the_probability():
+    """With p = sigmoid(50) = 1.0 in float32, gradients of p vanish; the logit's do not."""
+    model = colour_model(dog_weights=(1.0, 0.0), bias=50.0)
+    result = gradcam.grad_cam_details(model, red_and_green_photo(), class_index=1)
+    assert result.dog_probability[0] == pytest.approx(1.0)
+    assert square_mass(result.heatmaps[0], slice(2, 10), slice(2, 10)) > 0.9
+
+
+def test_shapes_range_and_no_nan(masked):
+    photos = random_photos(5)
+    for method in gradcam.METHODS:
+        maps = gradcam.grad_cam(masked, photos, method=method)
+        assert maps.shape == (5, SIZE, SIZE) and maps.dtype == np.float32
+        assert np.all(np.isfinite(maps)) and maps.min() >= 0.0
+        np.testing.assert_allclose(maps.max(axis=(1, 2)), 1.0, rtol=1e-6)
+    earlier = gradcam.grad_cam(masked, photos, layer="conv_a")
+    assert earlier.shape == (5, SIZE, SIZE)
+
+
+def test_constant_image_gives_zeros_not_nan(masked):
+    """A black photo: every activation and gradient into conv_b's maps is zero."""
+    maps = gradcam.grad_cam(masked, np.zeros((2, SIZE, SIZE, 3), np.float32))
+    assert np.all(np.isfinite(maps))
+    np.testing.assert_array_equal(maps, 0.0)
+    for photo in (np.full((SIZE, SIZE, 3), 0.5, np.float32),):
+        assert np.all(np.isfinite(gradcam.grad_cam(masked, photo, method="gradcam++")))
+
+
+def test_batched_equals_one_by_one_and_the_reference(masked):
+    photos = random_photos(7, seed=3)
+    batched = gradcam.grad_cam(masked, photos, batch_size=3)  # uneven last batch
+    singles = np.concatenate([gradcam.grad_cam(masked, photo[None]) for photo in photos])
+    reference = np.stack([gradcam.reference_grad_cam(masked, photo) for photo in photos])
+    np.testing.assert_allclose(batched, singles, atol=1e-5)
+    np.testing.assert_allclose(batched, reference, atol=1e-5)
+    cat = gradcam.grad_cam(masked, photos[:2], class_index=0)
+    np.testing.assert_allclose(cat[1], gradcam.reference_grad_cam(masked, photos[1], class_index=0), atol=1e-5)
+
+
+def test_gradcam_plus_plus_differs_but_localises_the_same_region(masked):
+    photos = random_photos(4, seed=5)
+    plain = gradcam.grad_cam(masked, photos)
+    plus = gradcam.grad_cam(masked, photos, method="gradcam++")
+    assert np.abs(plain - plus).max() > 1e-3
+    assert np.all(plus[:, SIZE // 2 + 2 :, :] == 0) and np.all(plus[:, :, SIZE // 2 + 2 :] == 0)
+
+
+def test_clear_errors():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((SIZE, SIZE, 3))
+    dense_only = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(layers.Flatten()(inputs)), name="mlp")
+    with pytest.raises(ValueError, match="no convolution layer"):
+        gradcam.grad_cam(dense_only, random_photos(1))
+    model = masked_model()
+    with pytest.raises(ValueError, match=r"not a convolution layer.*conv_a, conv_b"):
+        gradcam.grad_cam(model, random_photos(1), layer="hidden")
+    with pytest.raises(ValueError, match=r"no layer named 'conv_9'.*conv_a, conv_b"):
+        gradcam.grad_cam(model, random_photos(1), layer="conv_9")
+    with pytest.raises(ValueError, match="class_index must be 0"):
+        gradcam.grad_cam(model, random_photos(1), class_index=2)
+    with pytest.raises(ValueError, match="gradcam, gradcam\\+\\+"):
+        gradcam.grad_cam(model, random_photos(1), method="scorecam")
+    with pytest.raises(ValueError, match="Expected images of shape"):
+        gradcam.grad_cam(model, np.zeros((1, 10, 10, 3), np.float32))
+    softmax = keras.Model(inputs, layers.Dense(3, activation="softmax")(layers.Flatten()(layers.Conv2D(1, 3)(inputs))))
+    with pytest.raises(ValueError, match="Dense\\(1, activation='sigmoid'\\)"):
+        gradcam.grad_cam(softmax, random_photos(1))
+
+
+def test_imagenet_wrapper_derives_cat_vs_dog_from_class_sets():
+    """A stand-in 'ImageNet classifier' (random, tiny) checks the wrapper's arithmetic, not VGG16."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((48, 48, 3))
+    x = layers.Conv2D(4, 3, activation="relu", name="block5_conv3")(inputs)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(1000, activation="softmax", name="predictions")(x)
+    classifier = keras.Model(inputs, outputs, name="fake_imagenet")
+    wrapped = gradcam.imagenet_cats_vs_dogs(classifier)
+    photos = np.random.default_rng(0).random((3, 150, 150, 3), dtype=np.float32)
+    p_dog = gradcam.predict_dog(wrapped, photos)
+    resized = keras.layers.Resizing(48, 48)(photos).numpy()
+    probs = classifier.predict(resized[..., ::-1] * 255.0 - np.array([103.939, 116.779, 123.68]), verbose=0)
+    dog = probs[:, list(gradcam.DOG_CLASSES)].sum(1)
+    cat = probs[:, list(gradcam.CAT_CLASSES)].sum(1)
+    np.testing.assert_allclose(p_dog, dog / (dog + cat), rtol=1e-4)
+    assert gradcam.last_conv_layer(wrapped) == "block5_conv3"
+    maps = gradcam.grad_cam(wrapped, photos)
+    assert maps.shape == (3, 46, 46) and np.all(np.isfinite(maps))
+    assert len(gradcam.DOG_CLASSES) == 118 and gradcam.CAT_CLASSES == (281, 282, 283, 284, 285)
+
+
+def test_best_and_worst_sorted_by_confidence():
+    p = np.array([0.9, 0.2, 0.97, 0.6, 0.02, 0.45, 0.7, 0.3])
+    labels = np.array([1, 1, 1, 0, 0, 1, 0, 0])
+    correct, wrong = gradcam.best_and_worst(p, labels, count=2)
+    assert correct.tolist() == [4, 2]  # confidences 0.98, 0.97
+    assert wrong.tolist() == [1, 6]  # a dog called cat at 0.8, a cat called dog at 0.7
+    correct, wrong = gradcam.best_and_worst(p, labels, count=10)
+    assert sorted(correct.tolist() + wrong.tolist()) == list(range(8)) and len(wrong) == 4
+
+
+def test_rank_correlation():
+    rng = np.random.default_rng(0)
+    maps = rng.random((3, 5, 5))
+    np.testing.assert_allclose(gradcam.rank_correlation(maps, maps), 1.0)
+    np.testing.assert_allclose(gradcam.rank_correlation(maps, 1.0 - maps), -1.0)
+    values = gradcam.rank_correlation(maps, np.concatenate([maps[:2] ** 3, np.zeros((1, 5, 5))]))
+    np.testing.assert_allclose(values[:2], 1.0)
+    assert np.isnan(values[2])
+    independent = gradcam.rank_correlation(rng.random((200, 8, 8)), rng.random((200, 8, 8)))
+    assert abs(np.mean(independent)) < 0.05
+
+
+def test_randomized_copy_has_same_architecture_and_new_weights(masked):
+    copy = gradcam.randomized_copy(masked, seed=1)
+    assert [layer.name for layer in copy.layers[1:]] == [layer.name for layer in masked.layers[1:]]
+    assert not np.allclose(copy.get_layer("conv_b").get_weights()[0], masked.get_layer("conv_b").get_weights()[0])
+    again = gradcam.randomized_copy(masked, seed=1)
+    np.testing.assert_array_equal(again.get_layer("conv_b").get_weights()[0], copy.get_layer("conv_b").get_weights()[0])
+
+
+def test_deletion_by_heatmap_beats_random_order():
+    model = colour_model(dog_weights=(1.0, -1.0), bias=-1.0)  # dog = red minus green
+    photos = np.stack([red_and_green_photo()] * 2)
+    photos[1, 20:30, 20:30, 1] = 0.0  # second photo: red square only
+    heat = gradcam.grad_cam(model, photos, class_index=1)
+    fractions = np.linspace(0, 1, 11)
+    guided = gradcam.deletion_curve(model, photos, heat, class_index=1, fractions=fractions)
+    random = gradcam.deletion_curve(model, photos, None, class_index=1, fractions=fractions, seed=0)
+    assert guided[0] == pytest.approx(random[0]) and guided[-1] == pytest.approx(random[-1])
+    assert guided[1] < random[1] - 0.1  # the red squares (6% of the pixels) go first
+    assert gradcam.curve_area(fractions, guided) < gradcam.curve_area(fractions, random)
+    assert gradcam.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="0 \\(cat\\) or 1 \\(dog\\)"):
+        gradcam.deletion_curve(model, photos, heat, class_index=None)
