@@ -1,0 +1,207 @@
+"""Figures of the intermediate-activations chapter (drawing only; numbers come from
+:mod:`convlens.activations`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from .. import activations as act
+from .common import ACTIVATION_CMAP
+
+DISPLAY_LABEL = "display value: (a - mean) / std x 64 + 128, clipped to 0..255"
+"""Colour-bar label of every display-scaled figure (see :func:`convlens.activations.display_scale`)."""
+
+
+def _cmap_with_white_gaps(name: str = ACTIVATION_CMAP):
+    return matplotlib.colormaps[name].with_extremes(bad="white")
+
+
+def show_input(image: np.ndarray, title: str):
+    """The photo exactly as the model receives it (150 x 150 RGB in [0, 1]), pixel axes labelled."""
+    image = np.asarray(image)
+    if image.ndim == 4:
+        image = image[0]
+    fig, ax = plt.subplots(figsize=(4.2, 4.4))
+    ax.imshow(image)
+    ax.set(title=title, xlabel="x (pixels)", ylabel="y (pixels)")
+    fig.tight_layout()
+    return fig
+
+
+def method_diagram(layer_names: Sequence[str], shapes: Mapping[str, Sequence[int]] | None = None):
+    """The method as a drawing: input E -> activation model -> one output A_i per layer -> maps S_i."""
+    count = len(layer_names)
+    fig, ax = plt.subplots(figsize=(11, 0.62 * count + 1.6))
+    ax.set_xlim(0, 11)
+    ax.set_ylim(-0.8, count + 0.6)
+    ax.set_axis_off()
+    middle = (count - 1) / 2
+
+    def box(x, y, w, h, text, colour):
+        ax.add_patch(FancyBboxPatch((x, y - h / 2), w, h, boxstyle="round,pad=0.05", fc=colour, ec="0.3"))
+        ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=9)
+
+    def arrow(x0, y0, x1, y1):
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=12, color="0.3"))
+
+    box(0.1, middle, 1.7, 1.0, "input E\n(1, 150, 150, 3)\nthe photo", "#dbe9f6")
+    label = "activation model\nkeras.Model(\n inputs=model.inputs,\n outputs=[A_1 ... A_n])\none forward pass"
+    box(2.4, middle, 2.4, max(1.4, count * 0.55), label, "#fde9c9")
+    arrow(1.85, middle, 2.35, middle)
+    for i, name in enumerate(layer_names):
+        y = count - 1 - i
+        shape = f" {tuple(shapes[name])}" if shapes and name in shapes else ""
+        box(5.5, y, 2.6, 0.5, f"A_{i + 1} = {name}", "#e3f1df")
+        arrow(4.85, middle, 5.45, y)
+        box(8.7, y, 2.2, 0.5, f"S_{i + 1}{shape}", "#efe3f4")
+        arrow(8.15, y, 8.65, y)
+    ax.text(5.5 + 1.3, count - 0.2, "outputs A_i (layer outputs)", ha="center", fontsize=9, style="italic")
+    ax.text(8.7 + 1.1, count - 0.2, "feature maps S_i (H, W, C)", ha="center", fontsize=9, style="italic")
+    ax.set_title("Method: one model, one output per conv/pooling layer, all maps from one forward pass")
+    fig.tight_layout()
+    return fig
+
+
+def plot_channel(activations: Mapping[str, np.ndarray], layer: str, channel: int, index: int = 0):
+    """One channel's raw activation values (viridis, colour bar in activation units)."""
+    values = act.channel_map(activations, layer, channel, index)
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    shown = ax.imshow(values, cmap=ACTIVATION_CMAP)
+    ax.set(
+        title=f"{layer}, channel {channel} ({values.shape[0]} x {values.shape[1]})",
+        xlabel="x (cells of the feature map)",
+        ylabel="y (cells of the feature map)",
+    )
+    fig.colorbar(shown, ax=ax, label="activation (ReLU output)")
+    fig.tight_layout()
+    return fig
+
+
+def channel_mosaic(scaled: np.ndarray, ncols: int, gap: int = 1) -> np.ndarray:
+    """Display-scaled channels (H, W, C) side by side in rows of ``ncols``; gaps are NaN (drawn white)."""
+    height, width, count = scaled.shape
+    nrows = math.ceil(count / ncols)
+    mosaic = np.full((nrows * (height + gap) - gap, ncols * (width + gap) - gap), np.nan, dtype=np.float32)
+    for c in range(count):
+        row, col = divmod(c, ncols)
+        top, left = row * (height + gap), col * (width + gap)
+        mosaic[top : top + height, left : left + width] = scaled[:, :, c]
+    return mosaic
+
+
+def plot_layer(activations: Mapping[str, np.ndarray], layer: str, ncols: int = 16, index: int = 0):
+    """Every channel of ``layer`` in one grid, each display-scaled (:func:`~convlens.activations.display_scale`).
+
+    Channel ``row start + column`` sits at that row and column; a blank channel is drawn blank
+    (the lowest colour), never as a hole. Titled by layer name and shape.
+    """
+    if layer not in activations:
+        valid = ", ".join(activations)
+        raise act.LayerSelectionError(f"No activations for layer {layer!r}; valid layer names: {valid}.")
+    maps = np.asarray(activations[layer])
+    maps = maps[index] if maps.ndim == 4 else maps
+    height, width, count = maps.shape
+    ncols = max(1, min(ncols, count))
+    nrows = math.ceil(count / ncols)
+    gap = max(1, height // 24)
+    mosaic = channel_mosaic(act.display_scale(maps).astype(np.float32), ncols, gap)
+    blank = int(act.blank_channels(maps).sum())
+    fig, ax = plt.subplots(figsize=(min(15.0, 1.0 * ncols + 1.5), max(2.2, 1.0 * nrows + 0.9)))
+    shown = ax.imshow(np.ma.masked_invalid(mosaic), cmap=_cmap_with_white_gaps(), vmin=0, vmax=255,
+                      interpolation="nearest")
+    ax.set_xticks([c * (width + gap) + width / 2 for c in range(ncols)], [str(c) for c in range(ncols)], fontsize=7)
+    ax.set_yticks([r * (height + gap) + height / 2 for r in range(nrows)], [str(r * ncols) for r in range(nrows)],
+                  fontsize=7)
+    ax.set(xlabel="column (channel = row start + column)", ylabel="row start")
+    ax.set_title(f"{layer}: {height} x {width} x {count} ({count} channels, {blank} blank for this photo)")
+    fig.colorbar(shown, ax=ax, fraction=0.025, pad=0.01).set_label(DISPLAY_LABEL, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sparsity(fractions: Mapping[str, Mapping[int, float]], class_names: Sequence[str] = ("cats", "dogs"),
+                  count_per_class: Mapping[int, int] | None = None):
+    """Bar chart: fraction of blank (all-zero) channels per layer, one bar per class."""
+    layers = list(fractions)
+    positions = np.arange(len(layers))
+    width = 0.38
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for k, name in enumerate(class_names):
+        values = [fractions[layer].get(k, np.nan) for layer in layers]
+        label = name + (f" ({count_per_class[k]} photos)" if count_per_class else "")
+        bars = ax.bar(positions + (k - 0.5) * width, values, width, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks(positions, layers, rotation=30, ha="right")
+    ax.set(ylim=(0, 1.05), ylabel="fraction of channels all zero", xlabel="layer",
+           title="Sparsity per layer: blank channels, averaged over validation photos")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_layer_measures(probe: Mapping[str, float], r2: Mapping[str, float], input_probe: float | None = None):
+    """Two panels per layer: linear-probe accuracy (class information) and photo R^2 (visual information)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    layers = list(probe)
+    left.plot(layers, [probe[layer] for layer in layers], "o-", label="probe on pooled activations")
+    left.axhline(0.5, color="0.5", ls=":", label="chance (0.5)")
+    if input_probe is not None:
+        left.axhline(input_probe, color="tab:red", ls="--", label=f"probe on mean RGB of the photo ({input_probe:.2f})")
+    left.set(ylim=(0.4, 1.0), ylabel="test accuracy, cats vs dogs", xlabel="layer",
+             title="Class information: linear probe per layer")
+    left.legend(fontsize=8)
+    layers_r2 = list(r2)
+    right.plot(layers_r2, [r2[layer] for layer in layers_r2], "s-", color="tab:green")
+    right.set(ylim=(0, 1.02), ylabel="R^2 of the photo's pixels", xlabel="layer",
+              title="Visual information: linear read-out of the photo")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.tick_params(axis="x", rotation=30)
+        for label in ax.get_xticklabels():
+            label.set_ha("right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_edge_channels(image: np.ndarray, activations: Mapping[str, np.ndarray], layer: str,
+                       correlations: Mapping[str, np.ndarray]):
+    """The photo's Sobel edge maps beside the channels of ``layer`` that correlate most with them."""
+    image = np.asarray(image)
+    image = image[0] if image.ndim == 4 else image
+    references = act.edge_maps(image)
+    panels = [("the photo (grey level)", references["intensity"], "gray", None)]
+    for key in ("horizontal edges", "vertical edges"):
+        best = int(np.argmax(correlations[key]))
+        panels.append((f"{key} (Sobel magnitude)", references[key], "gray", None))
+        panels.append((f"{layer} channel {best}\n(mean r = {correlations[key][best]:.2f} with {key})",
+                       act.channel_map(activations, layer, best), ACTIVATION_CMAP, "activation"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6))
+    for ax, (title, values, cmap, label) in zip(axes, panels, strict=True):
+        shown = ax.imshow(values, cmap=cmap)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+        if label:
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02).set_label(label, fontsize=7)
+    fig.suptitle(f"First-layer channels as edge detectors ({layer})")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "DISPLAY_LABEL",
+    "channel_mosaic",
+    "method_diagram",
+    "plot_channel",
+    "plot_edge_channels",
+    "plot_layer",
+    "plot_layer_measures",
+    "plot_sparsity",
+    "show_input",
+]

@@ -1,0 +1,301 @@
+"""Intermediate activations: layer choice, errors, display scaling, sparsity, probe, viewers."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from convlens import activations as act  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    """12x12x3 -> conv c1 (4) -> pool p1 -> conv c2 (6) -> flatten -> dense d; fixed weights."""
+    from keras import layers
+
+    inputs = keras.Input(shape=(12, 12, 3), name="image")
+    x = layers.Conv2D(4, 3, activation="relu", name="c1")(inputs)
+    x = layers.MaxPooling2D(2, name="p1")(x)
+    x = layers.Conv2D(6, 3, activation="relu", name="c2")(x)
+    x = layers.Flatten(name="flat")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="d")(x)
+    model = keras.Model(inputs, outputs, name="tiny")
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if weights:
+            layer.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5 for w in weights])
+    # channel 3 of c1 can never fire: zero kernel, negative bias
+    kernel, bias = model.get_layer("c1").get_weights()
+    kernel[..., 3] = 0.0
+    bias[3] = -1.0
+    model.get_layer("c1").set_weights([kernel, bias])
+    return model
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(1).random((5, 12, 12, 3)).astype(np.float32)
+
+
+# ------------------------------------------------------------------ layer selection
+
+
+def test_default_selection_is_every_conv_and_pooling_layer(tiny_model):
+    assert [layer.name for layer in act.select_layers(tiny_model)] == ["c1", "p1", "c2"]
+    assert act.feature_map_layer_names(tiny_model) == ["c1", "p1", "c2"]
+
+
+def test_selection_by_name_index_and_type(tiny_model):
+    names = lambda spec: [layer.name for layer in act.select_layers(tiny_model, spec)]  # noqa: E731
+    assert names("p1") == ["p1"]
+    assert names(["c2", "c1"]) == ["c1", "c2"]  # model order kept
+    assert names(1) == ["c1"]  # model.layers[0] is the input layer
+    assert names(-3) == ["c2"]
+    assert names(keras.layers.Conv2D) == ["c1", "c2"]
+    assert names("MaxPooling2D") == ["p1"]
+    assert names(["c1", 1, keras.layers.MaxPooling2D]) == ["c1", "p1"]  # duplicates dropped
+
+
+def test_unknown_layer_name_lists_the_valid_names(tiny_model):
+    with pytest.raises(act.LayerSelectionError) as info:
+        act.select_layers(tiny_model, "conv2d_9")
+    message = str(info.value)
+    assert "'conv2d_9'" in message
+    assert "Valid layer names with feature maps: c1, p1, c2" in message
+
+
+def test_layers_without_feature_maps_and_bad_indices_are_refused(tiny_model):
+    with pytest.raises(act.LayerSelectionError, match=r"'d' \(Dense.*no feature maps.*c1, p1, c2"):
+        act.select_layers(tiny_model, "d")
+    with pytest.raises(act.LayerSelectionError, match=r"index 42 is out of range.*0\.\.5"):
+        act.select_layers(tiny_model, 42)
+    with pytest.raises(act.LayerSelectionError, match="no layer of type Dropout"):
+        act.select_layers(tiny_model, keras.layers.Dropout)
+    with pytest.raises(act.LayerSelectionError, match="not a layer name"):
+        act.select_layers(tiny_model, 1.5)
+
+
+# ------------------------------------------------------------------ the activation model
+
+
+def test_activation_model_has_one_output_per_layer_and_matches_each_layer(tiny_model, images):
+    model = act.activation_model(tiny_model)
+    assert len(model.outputs) == 3
+    outputs = model(images, training=False)
+    for layer, output in zip(["c1", "p1", "c2"], outputs, strict=True):
+        single = keras.Model(tiny_model.inputs[0], tiny_model.get_layer(layer).output)
+        np.testing.assert_allclose(np.asarray(output), np.asarray(single(images)), rtol=1e-5, atol=1e-6)
+
+
+def test_get_activations_shapes_and_batching(tiny_model, images):
+    acts = act.get_activations(tiny_model, images, batch_size=2)
+    assert {k: v.shape for k, v in acts.items()} == {"c1": (5, 10, 10, 4), "p1": (5, 5, 5, 4), "c2": (5, 3, 3, 6)}
+    one = act.get_activations(tiny_model, images[0])  # a single unbatched image
+    np.testing.assert_allclose(one["c2"][0], acts["c2"][0], rtol=1e-5, atol=1e-6)
+    assert act.layer_shapes(acts) == {"c1": (10, 10, 4), "p1": (5, 5, 4), "c2": (3, 3, 6)}
+
+
+def test_channel_out_of_range_gives_the_valid_range(tiny_model, images):
+    acts = act.get_activations(tiny_model, images[:1])
+    assert act.channel_map(acts, "c2", 5).shape == (3, 3)
+    with pytest.raises(act.ChannelRangeError) as info:
+        act.channel_map(acts, "c2", 6)
+    expected = "Channel 6 is out of range for layer 'c2', which has 6 channels: choose a channel in 0..5."
+    assert expected in str(info.value)
+    with pytest.raises(act.ChannelRangeError, match=r"0\.\.3"):
+        act.channel_map(acts, "c1", -1)
+    with pytest.raises(act.LayerSelectionError, match="valid layer names: c1, p1, c2"):
+        act.channel_map(acts, "dense", 0)
+
+
+# ------------------------------------------------------------------ display scaling
+
+
+def test_display_scale_is_chollets_standardization_and_blank_is_zero():
+    ramp = np.arange(16, dtype=np.float32).reshape(4, 4)
+    scaled = act.display_scale(ramp)
+    expected = np.clip((ramp - ramp.mean()) / ramp.std() * 64 + 128, 0, 255).round()
+    assert scaled.dtype == np.uint8
+    np.testing.assert_array_equal(scaled, expected)
+    for constant in (0.0, 3.7):
+        blank = act.display_scale(np.full((5, 5), constant))
+        assert blank.dtype == np.uint8 and not blank.any()
+    # a stack: every channel scaled on its own; the blank one is zero
+    stack = np.stack([ramp, np.zeros_like(ramp), 1000 * ramp], axis=-1)
+    out = act.display_scale(stack)
+    np.testing.assert_array_equal(out[..., 0], expected)
+    np.testing.assert_array_equal(out[..., 2], expected)
+    assert not out[..., 1].any()
+
+
+def test_display_scale_clips_outliers():
+    values = np.zeros((10, 10))
+    values[0, 0] = 100.0  # one hot pixel: far beyond +2 standard deviations
+    out = act.display_scale(values)
+    assert out[0, 0] == 255 and out.min() > 0
+
+
+# ------------------------------------------------------------------ sparsity
+
+
+def test_blank_channel_statistic_on_a_hand_made_array():
+    maps = np.ones((2, 3, 3, 4), dtype=np.float32)
+    maps[0, :, :, 0] = 0.0
+    maps[0, :, :, 2] = 0.0
+    maps[1, :, :, 1] = 0.0
+    maps[1, :, :, 3] = 0.0
+    maps[1, 2, 2, 3] = 0.5  # one non-zero value: not blank
+    np.testing.assert_array_equal(
+        act.blank_channels(maps), [[True, False, True, False], [False, True, False, False]]
+    )
+    assert act.blank_channel_fraction(maps) == pytest.approx(3 / 8)
+    by_class = act.blank_fraction_by_class({"layer": act.blank_channels(maps)}, np.array([0, 1]))
+    assert by_class == {"layer": {0: 0.5, 1: 0.25}}
+
+
+def test_activation_statistics_in_batches_match_one_pass(tiny_model, images):
+    stats = act.activation_statistics(tiny_model, images, batch_size=2)
+    acts = act.get_activations(tiny_model, images)
+    for name in ("c1", "p1", "c2"):
+        np.testing.assert_array_equal(stats[name]["blank"], act.blank_channels(acts[name]))
+        np.testing.assert_allclose(stats[name]["pooled"], acts[name].mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
+    assert stats["c1"]["blank"][:, 3].all()  # the dead channel is blank for every input
+    assert stats["p1"]["blank"][:, 3].all()
+
+
+# ------------------------------------------------------------------ linear probe
+
+
+def test_linear_probe_separates_separable_data_and_not_noise():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 100)
+    features = rng.normal(size=(200, 5))
+    features[:, 2] += 4.0 * labels  # one informative feature
+    train = np.arange(200) % 2 == 0
+    accuracy = act.linear_probe_accuracy(features[train], labels[train], features[~train], labels[~train])
+    assert accuracy > 0.95
+    noise = rng.normal(size=(400, 5))
+    noise_labels = rng.integers(0, 2, size=400)
+    chance = act.linear_probe_accuracy(noise[:200], noise_labels[:200], noise[200:], noise_labels[200:])
+    assert 0.35 < chance < 0.65
+    with pytest.raises(ValueError, match="two classes"):
+        act.linear_probe_accuracy(features, np.zeros(200), features, labels)
+
+
+def test_probe_by_layer_uses_the_mask(tiny_model, images):
+    stats = act.activation_statistics(tiny_model, np.concatenate([images, images[::-1]]))
+    labels = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+    result = act.probe_by_layer(stats, labels, np.arange(10) < 6)
+    assert set(result) == {"c1", "p1", "c2"}
+    assert all(0.0 <= v <= 1.0 for v in result.values())
+    with pytest.raises(ValueError, match="train_mask"):
+        act.probe_by_layer(stats, labels, np.ones(10, dtype=bool))
+
+
+# ------------------------------------------------------------------ what the maps keep
+
+
+def _identity_then_pool_model():
+    from keras import layers
+
+    inputs = keras.Input(shape=(16, 16, 3))
+    ident = layers.Conv2D(3, 1, activation="relu", name="ident")(inputs)
+    pooled = layers.MaxPooling2D(4, name="pool4")(ident)
+    model = keras.Model(inputs, layers.Flatten()(pooled))
+    model.get_layer("ident").set_weights([np.eye(3, dtype=np.float32)[None, None], np.zeros(3, np.float32)])
+    return model
+
+
+def test_maps_at_pixels_aligns_centres():
+    maps = np.arange(4 * 4, dtype=np.float32).reshape(1, 4, 4, 1)
+    same = act.maps_at_pixels(maps, 4, 1)
+    np.testing.assert_array_equal(same, maps)
+    # a valid 3x3 convolution of a 6x6 image: cell 0 is centred on pixel 1
+    inner = act.maps_at_pixels(maps, 6, 1)
+    np.testing.assert_array_equal(inner[0, 1:5, 1:5, 0], maps[0, :, :, 0])
+    assert act.cumulative_stride(_identity_then_pool_model(), "pool4") == 4
+
+
+def test_reconstruction_r2_is_one_for_an_identity_layer_and_lower_after_pooling():
+    model = _identity_then_pool_model()
+    rng = np.random.default_rng(3)
+    images = rng.random((6, 16, 16, 3)).astype(np.float32)
+    r2 = act.reconstruction_r2(model, images[:3], images[3:], l2=1e-9)
+    assert r2["ident"] > 0.999
+    assert r2["pool4"] < 0.5  # random pixels cannot be read back from a 4x4 max-pool
+
+
+def test_edge_correlations_find_the_edge_filters():
+    from keras import layers
+
+    inputs = keras.Input(shape=(20, 20, 3))
+    conv = layers.Conv2D(2, 3, activation="relu", name="edges")(inputs)
+    model = keras.Model(inputs, conv)
+    derivative = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  # d/dy: horizontal edges
+    kernel = np.zeros((3, 3, 3, 2), np.float32)
+    for c in range(3):
+        kernel[:, :, c, 0] = derivative
+        kernel[:, :, c, 1] = derivative.T
+    model.get_layer("edges").set_weights([kernel, np.zeros(2, np.float32)])
+    rng = np.random.default_rng(4)
+    blocks = rng.random((4, 5, 5, 1)).repeat(4, axis=1).repeat(4, axis=2).repeat(3, axis=3).astype(np.float32)
+    corr = act.edge_correlations(model, blocks)
+    assert corr["horizontal edges"][0] > 0.4 and corr["horizontal edges"][0] > corr["vertical edges"][0]
+    assert corr["vertical edges"][1] > 0.4 and corr["vertical edges"][1] > corr["horizontal edges"][1]
+
+
+# ------------------------------------------------------------------ viewers and figures
+
+
+def test_static_pager_holds_one_image_per_channel(tiny_model, images):
+    from convlens.widgets.activations import activation_pager_html
+
+    acts = act.get_activations(tiny_model, images[:1])
+    page = activation_pager_html(acts)
+    assert len(re.findall(r"<img ", page)) == 4 + 4 + 6
+    assert page.count("data:image/png;base64,") == 14
+    assert "c2 (3 x 3 x 6)" in page and "c2, channel 5 of 0..5" in page
+    assert "<script src" not in page  # self-contained
+
+
+def test_explorer_caches_the_forward_pass_per_photo(tiny_model, images):
+    import matplotlib.pyplot as plt
+
+    from convlens.widgets.activations import ActivationExplorer
+
+    explorer = ActivationExplorer(tiny_model, {"first": images[0], "second": images[1:2]})
+    assert explorer.forward_passes == 1
+    explorer.layer.value = "c2"
+    assert explorer.channel.max == 5
+    explorer.channel.value = 4
+    explorer.layer.value = "c1"
+    assert explorer.channel.max == 3 and explorer.channel.value == 3
+    assert explorer.forward_passes == 1
+    explorer.photo.value = "second"
+    explorer.photo.value = "first"
+    assert explorer.forward_passes == 2
+    plt.close("all")
+
+
+def test_figures_are_titled_and_refuse_bad_channels(tiny_model, images):
+    import matplotlib.pyplot as plt
+
+    from convlens.plotting import activations as plot
+
+    acts = act.get_activations(tiny_model, images[:1])
+    fig = plot.plot_layer(acts, "c1", ncols=2)
+    assert fig.axes[0].get_title() == "c1: 10 x 10 x 4 (4 channels, 1 blank for this photo)"
+    image = fig.axes[0].images[0].get_array()
+    assert not np.isnan(image.compressed()).any()
+    fig = plot.plot_channel(acts, "c2", 0)
+    assert fig.axes[0].get_title() == "c2, channel 0 (3 x 3)"
+    with pytest.raises(act.ChannelRangeError):
+        plot.plot_channel(acts, "c2", 99)
+    plot.method_diagram(["c1", "p1", "c2"], act.layer_shapes(acts))
+    plot.plot_sparsity({"c1": {0: 0.2, 1: 0.3}, "p1": {0: 0.2, 1: 0.3}})
+    plt.close("all")
