@@ -1,4 +1,6 @@
-"""Three editions of the book from one configuration: students, instructors, handout.
+"""The book's own Sphinx extension: three editions from one configuration, two clean-ups.
+
+Editions: students, instructors, handout.
 
 The exercises are sphinx-exercise directives; every solution carries ``:class: dropdown``, so
 in the students' book (the default) it is hidden behind a toggle until clicked. The edition is
@@ -10,6 +12,14 @@ picked by the ``CONVLENS_BOOK`` environment variable (what ``make book-instructo
 - ``handout``: sphinx-exercise's own ``hide_solutions`` option removes solutions entirely.
 
 One ``_config.yml`` for all three means the editions cannot drift apart.
+
+Clean-ups, so that pages load with no console error (the browser test checks it):
+
+- sphinx-thebe registers its inline ``const THEBE_JS_URL = ...`` script in a way that Sphinx 7
+  writes twice into every page ("Identifier 'THEBE_JS_URL' has already been declared");
+  duplicate script entries are dropped.
+- pydata-sphinx-theme logs "Got invalid theme mode" on a first visit unless a default colour
+  mode is set; the book defaults to ``light`` (its figures have white backgrounds).
 """
 
 from __future__ import annotations
@@ -49,6 +59,23 @@ def _configure(app: Sphinx, config: Config) -> None:
         config.html_theme_options = options
 
 
+def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Drop duplicate ``<script>`` entries (same file or body, same attributes; an inline script has
+    filename None or ""); default to light mode."""
+    if not context.get("default_mode"):
+        context["default_mode"] = "light"
+    if "script_files" not in context:
+        return
+    seen: set = set()
+    unique = []
+    for script in context["script_files"]:
+        key = (str(getattr(script, "filename", script) or ""), tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def _open_solutions(app: Sphinx, doctree: nodes.document) -> None:
     """In the instructors' edition, drop the ``dropdown`` class so that solutions render open."""
     if _edition(app.config) != "instructors":
@@ -63,4 +90,5 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("convlens_edition", os.environ.get(ENV_VAR, "students"), "env", [str])
     app.connect("config-inited", _configure, priority=800)
     app.connect("doctree-read", _open_solutions)
+    app.connect("html-page-context", _page_context, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
