@@ -218,6 +218,7 @@ def test_maps_at_pixels_aligns_centres():
     # a valid 3x3 convolution of a 6x6 image: cell 0 is centred on pixel 1
     inner = act.maps_at_pixels(maps, 6, 1)
     np.testing.assert_array_equal(inner[0, 1:5, 1:5, 0], maps[0, :, :, 0])
+    np.testing.assert_array_equal(act.maps_at_pixels(maps, 6, 1, pixel_step=2)[0, :, :, 0], inner[0, ::2, ::2, 0])
     assert act.cumulative_stride(_identity_then_pool_model(), "pool4") == 4
 
 
@@ -227,6 +228,7 @@ def test_reconstruction_r2_is_one_for_an_identity_layer_and_lower_after_pooling(
     images = rng.random((6, 16, 16, 3)).astype(np.float32)
     r2 = act.reconstruction_r2(model, images[:3], images[3:], l2=1e-9)
     assert r2["ident"] > 0.999
+    assert act.reconstruction_r2(model, images[:3], images[3:], l2=1e-9, pixel_step=3)["ident"] > 0.999
     assert r2["pool4"] < 0.5  # random pixels cannot be read back from a 4x4 max-pool
 
 
@@ -247,6 +249,9 @@ def test_edge_correlations_find_the_edge_filters():
     corr = act.edge_correlations(model, blocks)
     assert corr["horizontal edges"][0] > 0.4 and corr["horizontal edges"][0] > corr["vertical edges"][0]
     assert corr["vertical edges"][1] > 0.4 and corr["vertical edges"][1] > corr["horizontal edges"][1]
+    # Keras convolutions are cross-correlations: top row minus bottom row fires where it is lighter above
+    assert corr["horizontal edges polarity"][0] == 1 and corr["vertical edges polarity"][1] == 1
+    assert corr["horizontal edges, lighter above"][0] > corr["horizontal edges, lighter below"][0]
 
 
 # ------------------------------------------------------------------ viewers and figures

@@ -367,8 +367,11 @@ def cumulative_stride(model, layer_name: str) -> int:
     raise LayerSelectionError(f"No layer named {layer_name!r}; valid names: {valid}.")
 
 
-def maps_at_pixels(maps: np.ndarray, image_size: int, stride: int) -> np.ndarray:
-    """Feature maps (N, h, w, C) interpolated at every input pixel: (N, image_size, image_size, C).
+def maps_at_pixels(maps: np.ndarray, image_size: int, stride: int, pixel_step: int = 1) -> np.ndarray:
+    """Feature maps (N, h, w, C) interpolated at the input pixels: (N, P, P, C).
+
+    ``P = ceil(image_size / pixel_step)``: every ``pixel_step``-th pixel row and column
+    (1: every pixel).
 
     Cell ``i`` of a map with cumulative stride ``s`` is centred on input pixel
     ``o + s * i``, where ``o`` centres the map on the image (valid convolutions and pooling
@@ -381,12 +384,13 @@ def maps_at_pixels(maps: np.ndarray, image_size: int, stride: int) -> np.ndarray
     def along(values: np.ndarray, axis: int) -> np.ndarray:
         size = values.shape[axis]
         offset = (image_size - 1 - stride * (size - 1)) / 2.0
-        coords = np.clip((np.arange(image_size) - offset) / stride, 0, size - 1)
+        pixels = np.arange(0, image_size, pixel_step)
+        coords = np.clip((pixels - offset) / stride, 0, size - 1)
         low = np.floor(coords).astype(int)
         high = np.minimum(low + 1, size - 1)
         weight = (coords - low).astype(np.float32)
         shape = [1] * values.ndim
-        shape[axis] = image_size
+        shape[axis] = len(pixels)
         weight = weight.reshape(shape)
         return np.take(values, low, axis=axis) * (1 - weight) + np.take(values, high, axis=axis) * weight
 
@@ -407,6 +411,7 @@ def reconstruction_r2(
     layers=None,
     l2: float = 1e-3,
     batch_size: int = 8,
+    pixel_step: int = 1,
 ) -> dict[str, float]:
     """How much of the photo each layer keeps: R^2 of a linear read-out of the RGB pixels.
 
@@ -414,7 +419,8 @@ def reconstruction_r2(
     a ridge regression from the channel values (plus a bias) to the pixel's colour is fitted
     on ``train_images`` and scored on ``test_images`` (1 = photo recovered exactly, 0 = no
     better than the mean colour of the test photos). A lower bound on the information kept:
-    the read-out is linear and per pixel. Fitted from running sums, one batch at a time.
+    the read-out is linear and per pixel. Fitted from running sums, one batch at a time;
+    ``pixel_step > 1`` uses every ``pixel_step``-th pixel row and column only (faster).
     """
     train_images = _as_batch(train_images)
     test_images = _as_batch(test_images)
@@ -427,7 +433,10 @@ def reconstruction_r2(
             batch = images[start : start + batch_size]
             acts = get_activations(model, batch, names, batch_size=batch_size)
             for i, image in enumerate(batch):
-                yield image, {name: maps_at_pixels(acts[name][i : i + 1], size, strides[name])[0] for name in names}
+                aligned = {
+                    name: maps_at_pixels(acts[name][i : i + 1], size, strides[name], pixel_step)[0] for name in names
+                }
+                yield image[::pixel_step, ::pixel_step], aligned
 
     sums = {name: None for name in names}
     for image, aligned in aligned_batches(train_images):
@@ -461,45 +470,69 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
-def edge_maps(image: np.ndarray) -> dict[str, np.ndarray]:
-    """Grey level and Sobel edge strengths of one RGB image (H, W, 3) in [0, 1].
+EDGE_KINDS: tuple[str, ...] = ("intensity", "horizontal edges", "vertical edges")
+"""The references of :func:`edge_correlations`: grey level and the two edge orientations."""
 
-    ``"horizontal edges"`` is the magnitude of the vertical derivative (it is large along
-    horizontal lines), ``"vertical edges"`` that of the horizontal derivative.
+
+def edge_maps(image: np.ndarray) -> dict[str, np.ndarray]:
+    """Grey level and one-sided Sobel edge maps of one RGB image (H, W, 3) in [0, 1].
+
+    A horizontal edge is a change of brightness from one row to the next, found by the
+    vertical derivative; a ReLU unit can only respond to one sign of it, so each orientation
+    comes in two polarities: ``"horizontal edges, lighter below"`` / ``"..., lighter above"``,
+    ``"vertical edges, lighter right"`` / ``"..., lighter left"``.
     """
     from scipy import ndimage
 
     grey = np.asarray(image, dtype=np.float64) @ np.array([0.299, 0.587, 0.114])
+    down = ndimage.sobel(grey, axis=0)
+    right = ndimage.sobel(grey, axis=1)
     return {
         "intensity": grey,
-        "horizontal edges": np.abs(ndimage.sobel(grey, axis=0)),
-        "vertical edges": np.abs(ndimage.sobel(grey, axis=1)),
+        "horizontal edges, lighter below": np.maximum(down, 0),
+        "horizontal edges, lighter above": np.maximum(-down, 0),
+        "vertical edges, lighter right": np.maximum(right, 0),
+        "vertical edges, lighter left": np.maximum(-right, 0),
     }
+
+
+def edge_map(image: np.ndarray, kind: str, polarity: int) -> np.ndarray:
+    """One reference of :func:`edge_maps`: ``kind`` in :data:`EDGE_KINDS`, ``polarity`` 0 or 1."""
+    maps = edge_maps(image)
+    matching = [key for key in maps if key.startswith(kind)]
+    return maps[matching[min(polarity, len(matching) - 1)]]
 
 
 def edge_correlations(model, images: np.ndarray, layer: str | int | None = None) -> dict[str, np.ndarray]:
     """Pearson correlation of each channel of ``layer`` with grey level and edge maps.
 
-    Maps are aligned to the pixels (:func:`maps_at_pixels`) and correlations are computed
-    per image, then averaged over ``images``. Returns ``{"intensity" | "horizontal edges" |
-    "vertical edges": (C,) array}``. Default layer: the first convolution.
+    Maps are aligned to the pixels (:func:`maps_at_pixels`) and correlations with every map
+    of :func:`edge_maps` are computed per image, then averaged over ``images``. Returns those
+    (C,) arrays, plus, for each of :data:`EDGE_KINDS`, the better of its polarities
+    (``"horizontal edges"``, ``"vertical edges"``) and which one it was
+    (``"horizontal edges polarity"``: 0 or 1). Default layer: the first convolution.
     """
     images = _as_batch(images)
     if layer is None:
         layer = feature_map_layer_names(model)[0]
     (chosen,) = select_layers(model, [layer])
     stride = cumulative_stride(model, chosen.name)
+    acts = get_activations(model, images, [chosen.name])[chosen.name]
     totals: dict[str, np.ndarray] | None = None
-    for image in images:
-        maps = get_activations(model, image[None], [chosen.name])[chosen.name]
-        maps = maps_at_pixels(maps, images.shape[1], stride)[0]
+    for image, maps in zip(images, acts, strict=True):
+        maps = maps_at_pixels(maps[None], images.shape[1], stride)[0]
         row = {
             key: np.array([_pearson(maps[:, :, c], reference) for c in range(maps.shape[-1])])
             for key, reference in edge_maps(image).items()
         }
         totals = row if totals is None else {key: totals[key] + row[key] for key in row}
     assert totals is not None
-    return {key: value / len(images) for key, value in totals.items()}
+    result = {key: value / len(images) for key, value in totals.items()}
+    for kind in EDGE_KINDS[1:]:
+        pair = np.stack([value for key, value in result.items() if key.startswith(kind)])
+        result[kind] = pair.max(axis=0)
+        result[kind + " polarity"] = pair.argmax(axis=0)
+    return result
 
 
 def layer_shapes(activations: Mapping[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
@@ -523,7 +556,9 @@ __all__: Sequence[str] = [
     "channel_map",
     "cumulative_stride",
     "display_scale",
+    "EDGE_KINDS",
     "edge_correlations",
+    "edge_map",
     "edge_maps",
     "feature_map_layer_names",
     "get_activations",

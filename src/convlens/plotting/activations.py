@@ -175,12 +175,13 @@ def plot_edge_channels(image: np.ndarray, activations: Mapping[str, np.ndarray],
     """The photo's Sobel edge maps beside the channels of ``layer`` that correlate most with them."""
     image = np.asarray(image)
     image = image[0] if image.ndim == 4 else image
-    references = act.edge_maps(image)
-    panels = [("the photo (grey level)", references["intensity"], "gray", None)]
-    for key in ("horizontal edges", "vertical edges"):
-        best = int(np.argmax(correlations[key]))
-        panels.append((f"{key} (Sobel magnitude)", references[key], "gray", None))
-        panels.append((f"{layer} channel {best}\n(mean r = {correlations[key][best]:.2f} with {key})",
+    panels = [("the photo (grey level)", act.edge_maps(image)["intensity"], "gray", None)]
+    for kind in act.EDGE_KINDS[1:]:
+        best = int(np.argmax(correlations[kind]))
+        polarity = int(correlations[kind + " polarity"][best])
+        name = [key for key in act.edge_maps(image) if key.startswith(kind)][polarity]
+        panels.append((name.replace(", ", "\n(Sobel, ") + ")", act.edge_map(image, kind, polarity), "gray", None))
+        panels.append((f"{layer} channel {best}\n(mean r = {correlations[kind][best]:.2f} with these)",
                        act.channel_map(activations, layer, best), ACTIVATION_CMAP, "activation"))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6))
     for ax, (title, values, cmap, label) in zip(axes, panels, strict=True):
