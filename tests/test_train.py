@@ -12,6 +12,7 @@ def test_training_writes_record_and_resumes(tiny_dataset, tmp_path):
     first = train.train("baseline", epochs=1, batch_size=4, out_dir=out, checkpoint_dir=ckpt, data_dir=tiny_dataset)
     assert first["epochs_completed"] == 1 and first["complete"]
     assert (out / "baseline.weights.h5").is_file()
+    assert (out / "baseline.weights.h5").stat().st_size < 15_000_000, "weights only, no optimizer state"
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(first["history"][0])
     assert "test_accuracy" in first and first["command"].startswith("python -m convlens.train baseline")
 

@@ -44,6 +44,19 @@ def augmentation_layers(seed: int):
     )
 
 
+def export_weights(model, path: str | Path, variant: str) -> None:
+    """Save only the layer weights (about 14 MB), without the optimizer state.
+
+    Keras 3's ``save_weights`` on a compiled model also stores the Adam moments (three
+    times the size), so the weights go through a fresh, uncompiled copy of the model.
+    """
+    from . import models
+
+    plain = models.small_convnet(dropout=models.VARIANT_DROPOUT[variant], name=variant)
+    plain.set_weights(model.get_weights())
+    plain.save_weights(path)
+
+
 def _machine() -> str:
     import os
 
@@ -161,7 +174,7 @@ def train(
             self.model.save_weights(ckpt_weights)
             np.savez(ckpt_optimizer, **{f"v{i}": v.numpy() for i, v in enumerate(self.model.optimizer.variables)})
             history_path.write_text(json.dumps(history))
-            self.model.save_weights(out / f"{variant}.weights.h5")
+            export_weights(self.model, committed_weights, variant)
             write_record()
 
     start_epoch = len(history["epochs"])
@@ -180,7 +193,7 @@ def train(
         test_ds = data.make_dataset("test", batch_size, data_dir=data_root, cache=False)
         loss, accuracy = model.evaluate(test_ds, verbose=0)
         test = {"test_loss": round(float(loss), 5), "test_accuracy": round(float(accuracy), 5)}
-    model.save_weights(out / f"{variant}.weights.h5")
+    export_weights(model, committed_weights, variant)
     record = write_record(test)
     print(json.dumps({k: v for k, v in record.items() if k != "history"}, indent=1), flush=True)
     return record
