@@ -59,7 +59,7 @@ def show_photos(images: np.ndarray, titles: Sequence[str], ncols: int = 6, supti
 def training_curves(records: Mapping[str, Mapping]):
     """Accuracy and loss per epoch, training (dashed) and validation (solid), one colour per model."""
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(12, 4.2))
-    for colour, (name, record) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], records.items()):
+    for colour, (name, record) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], records.items(), strict=False):
         epochs = [row["epoch"] for row in record["history"]]
         for ax, key in ((acc_ax, "accuracy"), (loss_ax, "loss")):
             ax.plot(epochs, [row[key] for row in record["history"]], "--", color=colour, label=f"{name}: training")
