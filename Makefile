@@ -38,25 +38,27 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo "Book: _build/html/index.html"
 
-## The instructors' book: the same pages with every solution shown.
+## The instructors' book: the same pages with every solution shown (book/_ext/convlens_book.py).
 book-instructors: $(STAMP)
-	rm -rf _build/instructors
-	CONVLENS_BOOK=instructors $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/instructors-src
-	rm -rf _build/instructors && mv _build/instructors-src/_build/html _build/instructors && rm -rf _build/instructors-src
+	rm -rf _build/instructors _build/.instructors
+	CONVLENS_BOOK=instructors $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/.instructors
+	mv _build/.instructors/_build/html _build/instructors && rm -rf _build/.instructors
 	@echo "Instructors' book: _build/instructors/index.html"
 
-## A handout: the same pages with the solutions removed entirely.
+## A handout: the same pages with the solutions removed entirely (sphinx-exercise's hide_solutions).
 handout: $(STAMP)
-	rm -rf _build/handout-src _build/handout
-	CONVLENS_BOOK=handout $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/handout-src
-	mv _build/handout-src/_build/html _build/handout && rm -rf _build/handout-src
+	rm -rf _build/handout _build/.handout
+	CONVLENS_BOOK=handout $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/.handout
+	mv _build/.handout/_build/html _build/handout && rm -rf _build/.handout
 	@echo "Handout: _build/handout/index.html"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench book
 
-## Everything: lint, unit tests, every notebook re-executed and compared (nbval), browser test.
-test: $(STAMP) lint book browser-deps
+## Everything: lint, unit tests, every notebook re-executed and compared (nbval), browser test
+## (over the three editions of the book, freshly built; screenshots in _build/screenshots).
+test: $(STAMP) lint book book-instructors handout browser-deps
+	rm -rf _build/screenshots
 	$(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
 
 unit: $(STAMP)
@@ -77,9 +79,13 @@ bench: $(STAMP)
 	$(PY) bench/bench_filters.py
 	$(PY) bench/bench_gradcam.py
 
-## Debian's Chromium for the browser test (root on CI and developers' machines).
+## Debian's Chromium for the browser test (Playwright's Python package, in the lock, drives it).
 browser-deps:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null || { \
+		echo "Installing Debian's chromium package for the browser test"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version 2>/dev/null
 
 clean:
 	rm -rf _build

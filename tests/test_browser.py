@@ -1,0 +1,365 @@
+"""The built book in a real browser: Debian's Chromium, driven by Playwright, offline.
+
+``make test`` builds the students' book into ``_build/html`` first and installs Chromium
+(``make browser-deps``); this test serves that folder on 127.0.0.1 from a thread and aborts
+every request to any other host, so it never depends on the network. It checks that
+
+- every page loads with no console error and no uncaught exception from the book's own scripts;
+- every image (figures, embedded viewer frames, logos) loads, with a natural width above zero;
+- every chapter page shows figures, and the chapter exercises come with their solutions;
+- the no-kernel channel and filter viewers (``.convlens-pager``) respond to their slider and
+  their drop-down;
+- in the students' book each solution is hidden until its toggle is clicked; in the
+  instructors' book (``make book-instructors``) it is shown; in the handout (``make handout``)
+  it is absent (those two are checked when built);
+
+and it saves a full-page screenshot of every page under ``_build/screenshots/``.
+``$CONVLENS_BUILD_DIR`` points it at another build folder (default: ``_build``).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = Path(os.environ.get("CONVLENS_BUILD_DIR", ROOT / "_build")).resolve()
+EDITIONS = {"students": BUILD / "html", "instructors": BUILD / "instructors", "handout": BUILD / "handout"}
+SCREENSHOTS = BUILD / "screenshots"
+CHROMIUM = os.environ.get("CONVLENS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGER_CHAPTERS = ("book/02_activations", "book/03_filters")
+"""Chapters whose channel or filter viewers must be in the static book."""
+MIN_EXERCISES = 3
+SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
+
+pytestmark = pytest.mark.browser
+
+
+def _toc_docs() -> list[str]:
+    """Every document of ``_toc.yml`` (root first), e.g. ``book/02_activations``."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    docs = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                docs.append(entry["file"])
+            walk(entry.get("sections"))
+            for part in entry.get("parts", []):
+                walk(part.get("chapters"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    return [str(Path(doc).with_suffix("")) for doc in docs]
+
+
+def _chapter_docs() -> list[str]:
+    """The toc documents that are notebooks."""
+    return [doc for doc in _toc_docs() if (ROOT / f"{doc}.ipynb").is_file()]
+
+
+def _pages(folder: Path) -> list[str]:
+    """Every HTML page of a build, relative to its root (the redirecting index.html aside)."""
+    if not folder.is_dir():
+        return []
+    relative = (path.relative_to(folder) for path in folder.rglob("*.html"))
+    return sorted(p.as_posix() for p in relative if not SKIP_DIRS.intersection(p.parts) and str(p) != "index.html")
+
+
+def _page_params(edition: str):
+    pages = _pages(EDITIONS[edition])
+    if pages:
+        return pages
+    reason = f"{EDITIONS[edition]} is absent: build it first (make book; make test builds it)"
+    return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures: an HTTP server per edition, one Chromium for the module, a fresh page per test.
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
+    if not Path(CHROMIUM).is_file() and not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not found: install Debian's Chromium with `make browser-deps`")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def servers():
+    """Start (lazily) one 127.0.0.1 server per built edition; returns edition -> base URL."""
+    started: dict[str, tuple[http.server.ThreadingHTTPServer, str]] = {}
+
+    def base_url(edition: str) -> str:
+        folder = EDITIONS[edition]
+        if not folder.is_dir():
+            pytest.skip(f"{folder} is absent: build it first")
+        if edition not in started:
+            handler = functools.partial(_QuietHandler, directory=str(folder))
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            started[edition] = (server, f"http://127.0.0.1:{server.server_address[1]}/")
+        return started[edition][1]
+
+    yield base_url
+    for server, _ in started.values():
+        server.shutdown()
+        server.server_close()
+
+
+class BookPage:
+    """A browser tab on one edition that records errors and refuses the outside world."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught exception: {error}"))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def _console(self, message):
+        """Errors logged by the book's own scripts (those served from 127.0.0.1)."""
+        if message.type != "error":
+            return
+        where = (message.location or {}).get("url", "")
+        if where.startswith(self.base) or not where:
+            self.errors.append(f"console error at {where or '?'}: {message.text}")
+
+    def open(self, path: str):
+        self.page.goto(self.base + path, wait_until="load")
+        # Every <img> settles (loaded or failed) before it is judged.
+        self.page.evaluate(
+            """() => Promise.all(Array.from(document.images).map(img => img.complete ? null : new Promise(done => {
+                   img.addEventListener('load', done); img.addEventListener('error', done); })))"""
+        )
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def book(browser, servers):
+    tabs: list[BookPage] = []
+
+    def open_edition(edition: str = "students") -> BookPage:
+        tab = BookPage(browser, servers(edition))
+        tabs.append(tab)
+        return tab
+
+    yield open_edition
+    for tab in tabs:
+        tab.close()
+
+
+def _html(doc: str) -> str:
+    return f"{doc}.html"
+
+
+# ---------------------------------------------------------------------------------------------
+# Every page: no errors, every image loads, a screenshot.
+
+
+@pytest.mark.parametrize("path", _page_params("students"))
+def test_page_loads_cleanly_with_every_image(book, path):
+    tab = book("students")
+    page = tab.open(path)
+    broken = page.evaluate(
+        """() => Array.from(document.images)
+                 .filter(img => !(img.complete && img.naturalWidth > 0))
+                 .map(img => (img.getAttribute('src') || '').slice(0, 80))"""
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+    assert not tab.errors, f"{path}: " + "; ".join(tab.errors)
+    assert not broken, f"{path}: images that did not load: {broken}"
+
+
+def test_every_toc_document_is_a_page():
+    folder = EDITIONS["students"]
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent: build it first (make book)")
+    missing = [doc for doc in _toc_docs() if not (folder / _html(doc)).is_file()]
+    assert not missing, f"in _toc.yml but not built: {missing}"
+
+
+def test_index_leads_to_the_introduction(book):
+    tab = book("students")
+    page = tab.page
+    page.goto(tab.base + "index.html")  # a meta refresh: no evaluation while it navigates
+    page.wait_for_url(f"**/{_html(_toc_docs()[0])}", timeout=10_000)
+    assert page.locator("h1").first.inner_text().strip()
+    assert not tab.errors, "; ".join(tab.errors)
+
+
+@pytest.mark.parametrize("doc", _chapter_docs() or [pytest.param(None, marks=pytest.mark.skip(reason="no chapter"))])
+def test_chapter_shows_figures_and_exercises(book, doc):
+    """Stored outputs include real figures (an empty chapter would pass every other check)."""
+    page = book("students").open(_html(doc))
+    figures = page.locator(".cell_output img").count()
+    assert figures > 0, (
+        f"{doc}: no figure among the stored outputs; were the notebooks executed with "
+        "MPLBACKEND=Agg (no inline figures)? Execute them without it."
+    )
+    exercises = page.locator("div.exercise").count()
+    solutions = page.locator("div.solution").count()
+    assert exercises >= MIN_EXERCISES, f"{doc}: {exercises} exercises, fewer than {MIN_EXERCISES}"
+    assert solutions >= exercises, f"{doc}: {exercises} exercises but only {solutions} solutions"
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernel-free viewers.
+
+
+def _visible_frame(pager) -> dict:
+    """Group, index and image of the figure a pager shows now (exactly one must be visible)."""
+    return pager.evaluate(
+        """root => {
+            const shown = Array.from(root.querySelectorAll('figure')).filter(f => f.offsetParent !== null);
+            if (shown.length !== 1) return {count: shown.length};
+            const img = shown[0].querySelector('img');
+            return {count: 1, group: shown[0].closest('.pager-group').dataset.group, index: shown[0].dataset.index,
+                    src: img.src, width: img.naturalWidth, label: root.querySelector('.pager-label').textContent,
+                    alt: img.alt};
+        }"""
+    )
+
+
+def _pager_pages() -> list[str]:
+    folder = EDITIONS["students"]
+    pages = [p for p in _pages(folder) if "convlens-pager" in (folder / p).read_text(errors="replace")]
+    return pages or [pytest.param(None, marks=pytest.mark.skip(reason="no page with a .convlens-pager"))]
+
+
+@pytest.mark.parametrize("path", _pager_pages())
+def test_pagers_respond_to_slider_and_group(book, path):
+    tab = book("students")
+    page = tab.open(path)
+    pagers = page.locator(".convlens-pager")
+    assert pagers.count() > 0
+    for i in range(pagers.count()):
+        pager = pagers.nth(i)
+        pager.scroll_into_view_if_needed()
+        before = _visible_frame(pager)
+        assert before["count"] == 1 and before["width"] > 0, f"{path} pager {i}: {before.get('alt')!r} not shown"
+        slider = pager.locator("input[type=range]")
+        top = int(slider.get_attribute("max"))
+        if top > 0:
+            slider.focus()
+            slider.press("End")  # a real key press: the browser moves the slider and fires `input`
+            after = _visible_frame(pager)
+            assert after["count"] == 1, f"{path} pager {i}: {after['count']} figures visible after the slider moved"
+            assert after["index"] == str(top) and after["src"] != before["src"] and after["width"] > 0, (
+                f"{path} pager {i}: the slider moved to {top} but the figure did not change "
+                f"({before['alt']!r}, index {before['index']} -> {after['alt']!r}, index {after['index']})"
+            )
+            assert str(top) in after["label"]
+        select = pager.locator("select")
+        if select.locator("option").count() > 1:
+            select.select_option(index=1)
+            switched = _visible_frame(pager)
+            assert switched["count"] == 1 and switched["group"] == "1" and switched["width"] > 0, (
+                f"{path} pager {i}: choosing the second group did not show it ({switched.get('alt')!r})"
+            )
+    page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + "__pagers-moved.png")),
+                    full_page=True)
+    assert not tab.errors, "; ".join(tab.errors)
+
+
+def test_chapters_with_viewers_have_them():
+    folder = EDITIONS["students"]
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent: build it first (make book)")
+    present = [doc for doc in PAGER_CHAPTERS if (folder / _html(doc)).is_file()]
+    if not present:
+        pytest.skip("the activations and filters chapters are not built yet")
+    without = [doc for doc in present if "convlens-pager" not in (folder / _html(doc)).read_text(errors="replace")]
+    assert not without, f"no channel/filter viewer (.convlens-pager) on {without}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Solutions in the three editions.
+
+
+def _solution_pages(edition: str, marker: str = 'class="solution') -> list[str]:
+    folder = EDITIONS[edition]
+    pages = [p for p in _pages(folder) if marker in (folder / p).read_text(errors="replace")]
+    return pages or [pytest.param(None, marks=pytest.mark.skip(reason=f"no solution in the {edition} edition"))]
+
+
+@pytest.mark.parametrize("path", _solution_pages("students"))
+def test_students_solutions_hidden_until_clicked(book, path):
+    tab = book("students")
+    page = tab.open(path)
+    solutions = page.locator("div.solution")
+    assert solutions.count() > 0
+    for i in range(solutions.count()):
+        solution = solutions.nth(i)
+        body = solution.locator("section").first
+        assert solution.is_visible(), f"{path} solution {i}: its title (the toggle) should be visible"
+        assert not body.is_visible(), f"{path} solution {i}: shown before any click"
+        solution.locator("button.toggle-button").click()
+        body.wait_for(state="visible", timeout=5_000)
+        assert body.inner_text().strip(), f"{path} solution {i}: empty after the click"
+    assert not tab.errors, "; ".join(tab.errors)
+
+
+@pytest.mark.parametrize("path", _solution_pages("instructors"))
+def test_instructors_solutions_shown(book, path):
+    tab = book("instructors")
+    page = tab.open(path)
+    solutions = page.locator("div.solution")
+    for i in range(solutions.count()):
+        body = solutions.nth(i).locator("section").first
+        assert body.is_visible() and body.inner_text().strip(), f"{path} solution {i} is not shown"
+        assert solutions.nth(i).locator("button.toggle-button").count() == 0
+    assert page.locator(".bd-header-announcement").inner_text().startswith("Instructors")
+    assert not tab.errors, "; ".join(tab.errors)
+
+
+@pytest.mark.parametrize("path", _solution_pages("handout", 'class="exercise'))
+def test_handout_has_exercises_but_no_solutions(book, path):
+    tab = book("handout")
+    page = tab.open(path)
+    assert page.locator("div.exercise").count() > 0
+    assert page.locator("div.solution").count() == 0, f"{path}: the handout still shows solutions"
+    assert "Solution" not in page.locator("main").inner_text()
+    assert not tab.errors, "; ".join(tab.errors)
