@@ -57,9 +57,11 @@ lint: $(STAMP)
 
 ## Everything: lint, unit tests, every notebook re-executed and compared (nbval), browser test
 ## (over the three editions of the book, freshly built; screenshots in _build/screenshots).
+## Kernels must draw inline as when the notebooks were stored: under MPLBACKEND=Agg, plt.show()
+## draws nothing and nbval reports the stored figures as missing outputs.
 test: $(STAMP) lint book book-instructors handout browser-deps
 	rm -rf _build/screenshots
-	$(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests -m "not browser"
