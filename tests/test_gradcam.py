@@ -263,3 +263,33 @@ def test_deletion_by_heatmap_beats_random_order():
     assert gradcam.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="0 \\(cat\\) or 1 \\(dog\\)"):
         gradcam.deletion_curve(model, photos, heat, class_index=None)
+
+
+def test_overlay_at_the_photos_own_resolution_with_a_colour_bar():
+    import matplotlib.pyplot as plt
+
+    from convlens.plotting import gradcam as plots
+
+    photo = np.zeros((90, 120, 3), np.float32)  # not 150 x 150, not square
+    heat = np.zeros((5, 5), np.float32)
+    heat[0, 0] = 1.0
+    blended = plots.blend(photo, heat, alpha=0.5)
+    assert blended.shape == (90, 120, 3) and blended.min() >= 0 and blended.max() <= 1
+    # The hot corner is brighter than the cold opposite corner.
+    assert blended[0, 0].sum() > blended[-1, -1].sum()
+    fig = plots.overlay(photo, heat, title="t")
+    assert len(fig.axes) == 2 and fig.axes[0].images[0].get_array().shape[:2] == (90, 120)
+    grid = plots.overlay_grid([photo] * 3, [heat] * 3, ["a", "b", "c"], ncols=2)
+    assert len(grid.axes) == 5  # 2 x 2 cells and one colour bar
+    with pytest.raises(ValueError, match="as many heatmaps as photos"):
+        plots.overlay_grid([photo] * 2, [heat])
+    plt.close("all")
+
+
+def test_overlay_pager_embeds_one_image_per_photo():
+    from convlens.widgets import gradcam as widgets
+
+    photos = np.random.default_rng(0).random((3, 20, 20, 3), dtype=np.float32)
+    maps = np.random.default_rng(1).random((3, 4, 4), dtype=np.float32)
+    html = widgets.overlay_pager({"best": (photos, maps, ["x", "y", "z"]), "worst": (photos[:1], maps[:1], ["w"])}).data
+    assert html.count("<img") == 4 and "data:image/jpeg;base64," in html and ">worst<" in html
