@@ -194,6 +194,13 @@ def _html(doc: str) -> str:
     return f"{doc}.html"
 
 
+def _screenshot(page, path: str, suffix: str = "") -> None:
+    """A full-page screenshot under _build/screenshots, named after the page (``book__02_activations.png``)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + suffix + ".png")),
+                    full_page=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Every page: no errors, every image loads, a screenshot.
 
@@ -207,8 +214,7 @@ def test_page_loads_cleanly_with_every_image(book, path):
                  .filter(img => !(img.complete && img.naturalWidth > 0))
                  .map(img => (img.getAttribute('src') || '').slice(0, 80))"""
     )
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+    _screenshot(page, path)
     assert not tab.errors, f"{path}: " + "; ".join(tab.errors)
     assert not broken, f"{path}: images that did not load: {broken}"
 
@@ -299,8 +305,7 @@ def test_pagers_respond_to_slider_and_group(book, path):
             assert switched["count"] == 1 and switched["group"] == "1" and switched["width"] > 0, (
                 f"{path} pager {i}: choosing the second group did not show it ({switched.get('alt')!r})"
             )
-    page.screenshot(path=str(SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + "__pagers-moved.png")),
-                    full_page=True)
+    _screenshot(page, path, "__pagers-moved")
     assert not tab.errors, "; ".join(tab.errors)
 
 
@@ -339,6 +344,7 @@ def test_students_solutions_hidden_until_clicked(book, path):
         solution.locator("button.toggle-button").click()
         body.wait_for(state="visible", timeout=5_000)
         assert body.inner_text().strip(), f"{path} solution {i}: empty after the click"
+    _screenshot(page, path, "__solutions-opened")
     assert not tab.errors, "; ".join(tab.errors)
 
 
@@ -352,6 +358,7 @@ def test_instructors_solutions_shown(book, path):
         assert body.is_visible() and body.inner_text().strip(), f"{path} solution {i} is not shown"
         assert solutions.nth(i).locator("button.toggle-button").count() == 0
     assert page.locator(".bd-header-announcement").inner_text().startswith("Instructors")
+    _screenshot(page, path, "__instructors")
     assert not tab.errors, "; ".join(tab.errors)
 
 
@@ -362,4 +369,5 @@ def test_handout_has_exercises_but_no_solutions(book, path):
     assert page.locator("div.exercise").count() > 0
     assert page.locator("div.solution").count() == 0, f"{path}: the handout still shows solutions"
     assert "Solution" not in page.locator("main").inner_text()
+    _screenshot(page, path, "__handout")
     assert not tab.errors, "; ".join(tab.errors)
