@@ -3,7 +3,7 @@
 Usage::
 
     python -m convlens.train dataaug            # 100 epochs, augmentation + dropout
-    python -m convlens.train baseline           # 20 epochs, neither (it overfits)
+    python -m convlens.train baseline           # 12 epochs, neither (it overfits)
 
 A full checkpoint (weights and optimizer state) is written after every epoch to
 ``--checkpoint-dir`` (default ``~/.cache/convlens/checkpoints/VARIANT``); running the same
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_EPOCHS = {"baseline": 20, "dataaug": 100}
+DEFAULT_EPOCHS = {"baseline": 12, "dataaug": 100}
 LEARNING_RATE = 1e-3
 AUGMENTATION = {"flip": "horizontal", "rotation": 0.1, "zoom": 0.2, "translation": 0.2}
 
@@ -202,7 +202,7 @@ def train(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m convlens.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("variant", choices=sorted(DEFAULT_EPOCHS))
-    parser.add_argument("--epochs", type=int, default=None, help="total epochs (default: 20 baseline, 100 dataaug)")
+    parser.add_argument("--epochs", type=int, default=None, help="total epochs (default: 12 baseline, 100 dataaug)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=None, help="where weights and record go (default data/models)")
