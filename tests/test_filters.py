@@ -1,0 +1,210 @@
+"""Filter patterns by gradient ascent: batched = one by one, patterns excite their filter, clear errors."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+
+from convlens import filters
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    """Centre the pixels (like VGG16's preprocessing), conv (6) -> pool -> conv (8) -> pool -> dense: small, fast.
+
+    Centred inputs make the gray start a near-zero input, as in the lecture's VGG16, so most
+    random filters fire a little on it and the ascent has a gradient to follow.
+    """
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input(shape=(SIZE, SIZE, 3), name="image")
+    x = layers.Rescaling(255.0, offset=-128.0, name="centre")(inputs)
+    x = layers.Conv2D(6, 3, activation="relu", name="c1", bias_initializer=keras.initializers.Constant(0.01))(x)
+    x = layers.MaxPooling2D(2, name="p1")(x)
+    x = layers.Conv2D(8, 3, activation="relu", name="c2", bias_initializer=keras.initializers.Constant(0.01))(x)
+    x = layers.MaxPooling2D(2, name="p2")(x)
+    x = layers.Flatten(name="flat")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="out")(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+def live_filters(model, layer: str, count: int) -> list[int]:
+    """Filters that fire on their start image (a silent one has no gradient under the lecture's loss)."""
+    total = int(model.get_layer(layer).output.shape[-1])
+    starts = np.stack([filters.start_image(i, 0, SIZE) for i in range(total)])
+    acts = filters.mean_filter_activations(model, layer, starts, range(total))
+    live = [int(i) for i in np.flatnonzero(acts > 0)]
+    assert len(live) >= count, f"only {len(live)} live filters in {layer}"
+    return live[:count]
+
+
+def test_start_image_is_the_lecture_gray_noise_in_unit_scale():
+    image = filters.start_image(3, seed=0, size=SIZE)
+    assert image.shape == (SIZE, SIZE, 3) and image.dtype == np.float32
+    assert image.min() >= 128 / 255 - 1e-6 and image.max() <= 148 / 255 + 1e-6
+    assert abs(image.mean() - 138 / 255) < 0.01
+    np.testing.assert_array_equal(image, filters.start_image(3, seed=0, size=SIZE))
+    assert not np.array_equal(image, filters.start_image(4, seed=0, size=SIZE))
+    assert filters.STEP_SIZE == pytest.approx(1 / 255)
+
+
+def test_deprocess_image_centres_scales_and_clips_each_image():
+    rng = np.random.default_rng(0)
+    batch = np.stack([rng.normal(5.0, 0.01, (20, 20, 3)), rng.normal(-3.0, 100.0, (20, 20, 3))])
+    out = filters.deprocess_image(batch)
+    assert out.dtype == np.uint8 and out.shape == batch.shape
+    for image in out:
+        assert abs(image.mean() - 127.5) < 2.0
+        assert abs(image.std() - 25.5) < 2.0
+    with pytest.raises(ValueError, match="expects"):
+        filters.deprocess_image(np.zeros((4, 4)))
+
+
+def test_batched_equals_one_by_one_and_the_plain_eager_loop(tiny_model):
+    indices = live_filters(tiny_model, "c2", 5)[::-1]  # any order: each element is its own filter
+    batched = filters.filter_patterns(tiny_model, "c2", indices, steps=12, size=SIZE, deprocess=False)
+    assert batched.shape == (len(indices), SIZE, SIZE, 3)
+    for k, index in enumerate(indices):
+        alone = filters.filter_pattern(tiny_model, "c2", index, steps=12, size=SIZE, deprocess=False)
+        np.testing.assert_allclose(batched[k], alone, atol=1e-5)
+    for k in (0, 1):
+        reference = filters.reference_filter_pattern(tiny_model, "c2", indices[k], steps=12, size=SIZE)
+        np.testing.assert_allclose(batched[k], reference, atol=1e-4)
+    moved = np.abs(batched - np.stack([filters.start_image(i, 0, SIZE) for i in indices])).max(axis=(1, 2, 3))
+    assert np.all(moved > 5 * filters.STEP_SIZE)  # the patterns really moved
+
+
+def test_small_batches_give_the_same_result_and_a_seed_reproduces(tiny_model):
+    a = filters.filter_patterns(tiny_model, "c1", range(6), steps=5, size=SIZE, seed=3, batch_size=4)
+    b = filters.filter_patterns(tiny_model, "c1", range(6), steps=5, size=SIZE, seed=3)
+    c = filters.filter_patterns(tiny_model, "c1", range(6), steps=5, size=SIZE, seed=4)
+    assert a.dtype == np.uint8
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    assert np.abs(a.astype(int) - c.astype(int)).mean() > 5
+
+
+def test_callback_reports_progress_and_matches_the_single_call(tiny_model):
+    calls = []
+    two = live_filters(tiny_model, "c2", 2)
+    stepped = filters.filter_patterns(tiny_model, "c2", two, steps=6, size=SIZE, deprocess=False,
+                                      callback=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (12, 12) and len(calls) == 6
+    whole = filters.filter_patterns(tiny_model, "c2", two, steps=6, size=SIZE, deprocess=False)
+    np.testing.assert_allclose(stepped, whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer", ["c1", "c2", "p2"])
+def test_pattern_excites_its_filter_far_more_than_noise_and_more_than_the_others(tiny_model, layer):
+    count = int(tiny_model.get_layer(layer).output.shape[-1])
+    starts = np.stack([filters.start_image(i, 0, SIZE) for i in range(count)])
+    start_acts = filters.mean_filter_activations(tiny_model, layer, starts, range(count))
+    live = np.flatnonzero(start_acts > 0)  # a filter silent on the start has no gradient (the lecture's loss)
+    assert len(live) >= count // 2
+    raw = filters.filter_patterns(tiny_model, layer, live, steps=40, size=SIZE, deprocess=False)
+    own = filters.mean_filter_activations(tiny_model, layer, raw, live)
+    everything = filters.mean_filter_activations(tiny_model, layer, raw)  # (N, filters)
+    assert everything.shape == (len(live), count)
+    np.testing.assert_allclose(own, everything[np.arange(len(live)), live], rtol=1e-4, atol=1e-6)
+    assert np.all(own > 3 * start_acts[live])
+    others = (everything.sum(axis=1) - own) / (count - 1)
+    assert np.all(own > others)
+
+
+def test_regularized_ascent_also_climbs_and_is_smoother(tiny_model):
+    live = live_filters(tiny_model, "c2", 3)
+    starts = np.stack([filters.start_image(i, 0, SIZE) for i in live])
+    naive = filters.filter_patterns(tiny_model, "c2", live, size=SIZE, deprocess=False)
+    smooth = filters.filter_patterns(tiny_model, "c2", live, size=SIZE, deprocess=False, regularized=True)
+    before = filters.mean_filter_activations(tiny_model, "c2", starts, live)
+    after = filters.mean_filter_activations(tiny_model, "c2", smooth, live)
+    assert np.all(after > 1.5 * before) and after.mean() > 2 * before.mean()
+
+    def roughness(images):  # mean squared difference of neighbouring pixels, relative to the variance
+        d = np.diff(images, axis=2)
+        return (d**2).mean() / images.var()
+
+    assert roughness(smooth) < roughness(naive)
+
+
+def test_pre_activation_objective_gives_a_silent_filter_a_gradient():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(SIZE, SIZE, 3))
+    x = layers.Conv2D(2, 3, activation="relu", name="conv", bias_initializer=keras.initializers.Constant(-100.0))(
+        inputs)
+    x = layers.MaxPooling2D(2, name="pool")(x)
+    model = keras.Model(inputs, x)
+    start = filters.start_image(0, 0, SIZE)
+    for layer in ("conv", "pool"):
+        flat = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False)
+        np.testing.assert_array_equal(flat[0], start)  # dead ReLU: the lecture's loss has no gradient
+        moved = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False,
+                                        objective="pre_activation")
+        assert np.abs(moved[0] - start).max() > 3 * filters.STEP_SIZE
+    with pytest.raises(ValueError, match="Unknown objective"):
+        filters.filter_patterns(model, "conv", [0], objective="logits")
+
+
+def test_errors_name_the_problem_and_the_fix(tiny_model):
+    with pytest.raises(ValueError, match=r"no layer named 'conv9'.*c1, p1, c2, p2"):
+        filters.filter_pattern(tiny_model, "conv9", 0)
+    with pytest.raises(ValueError, match=r"'out' is a Dense.*choose one of: c1, p1, c2, p2"):
+        filters.filter_pattern(tiny_model, "out", 0)
+    with pytest.raises(ValueError, match="'flat' is a Flatten"):
+        filters.filter_patterns(tiny_model, "flat", [0])
+    with pytest.raises(IndexError, match=r"Filter index 8 is out of range for layer 'c2', which has 8 filters"):
+        filters.filter_patterns(tiny_model, "c2", [0, 8])
+    with pytest.raises(IndexError, match="-1"):
+        filters.filter_pattern(tiny_model, "c2", -1)
+    with pytest.raises(TypeError, match="integer"):
+        filters.filter_pattern(tiny_model, "c2", 1.5)
+    with pytest.raises(ValueError, match="non-empty"):
+        filters.filter_patterns(tiny_model, "c2", [])
+    with pytest.raises(ValueError, match="one image per filter"):
+        filters.mean_filter_activations(tiny_model, "c2", np.zeros((2, SIZE, SIZE, 3)), [0])
+
+
+def test_plots_are_titled_and_the_pager_embeds_jpeg_images(tiny_model):
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from convlens.plotting import filters as plot
+    from convlens.widgets import filters as widgets
+
+    patterns = filters.filter_patterns(tiny_model, "c1", range(4), steps=2, size=SIZE)
+    fig = plot.pattern_grid(patterns, "c1", range(4))
+    assert fig._suptitle.get_text().startswith("Filter patterns of c1")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["c1 #0", "c1 #1"]
+    fig2 = plot.compare_patterns({"naive": patterns[:2], "regularized": patterns[2:]}, [0, 1], "naive vs regularized")
+    assert fig2.axes[0].get_ylabel() == "naive" and fig2.axes[2].get_ylabel() == "regularized"
+    fig3 = plot.compare_pattern_grids({"conv": patterns, "pool": patterns}, range(4), "conv vs pool", ncols=2)
+    assert sum(ax.get_title() == "#3" for ax in fig3.axes) == 2
+    with pytest.raises(ValueError, match="one index per pattern"):
+        plot.pattern_grid(patterns, "c1", range(3))
+    plt.close("all")
+    html = widgets.pattern_pager({"c1": (range(4), patterns)}).data
+    assert html.count("<img") == 4 and html.count("data:image/jpeg;base64,") == 4
+    assert "c1, filter 3" in html
+
+
+def test_explorer_computes_a_pattern_on_click(tiny_model):
+    pytest.importorskip("ipywidgets")
+    from convlens.widgets import filters as widgets
+
+    box = widgets.pattern_explorer(tiny_model, ["c1", "c2"], steps=3)
+    (layer, index, _), (button, progress, status), image = box.children[0].children, box.children[1].children, \
+        box.children[2]
+    assert index.max == 7  # c2 (default: the last layer) has 8 filters
+    layer.value = "c1"
+    assert index.max == 5
+    button.click()
+    assert progress.value == 3 and image.value[:4] == b"\x89PNG"
+    assert "c1, filter 0" in status.value
+    with pytest.raises(ValueError, match="no layer named"):
+        widgets.pattern_explorer(tiny_model, ["nope"])
