@@ -284,6 +284,27 @@ def test_explorer_caches_the_forward_pass_per_photo(tiny_model, images):
     explorer.photo.value = "second"
     explorer.photo.value = "first"
     assert explorer.forward_passes == 2
+    explorer.path.value = "/no/such/photo.jpg"
+    explorer._on_path()
+    assert "No such image file" in explorer.message.value and explorer.forward_passes == 2
+    plt.close("all")
+
+
+def test_explorer_loads_a_typed_path(tmp_path):
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from convlens.widgets.activations import ActivationExplorer
+
+    inputs = keras.Input(shape=(150, 150, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="c")(inputs))
+    photo = tmp_path / "typed.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(photo)
+    explorer = ActivationExplorer(model, {"zeros": np.zeros((150, 150, 3), np.float32)})
+    explorer.path.value = str(photo)
+    explorer._on_path()
+    assert explorer.photo.value == "typed.png" and explorer.forward_passes == 2
+    assert explorer.cache["typed.png"][1]["c"].shape == (1, 148, 148, 2)
     plt.close("all")
 
 
