@@ -399,9 +399,9 @@ def maps_at_pixels(maps: np.ndarray, image_size: int, stride: int, pixel_step: i
 
 
 def _with_bias(aligned: np.ndarray) -> np.ndarray:
-    """(H, W, C) aligned maps -> (H * W, C + 1) float64 design rows (last column: 1)."""
-    rows = aligned.reshape(-1, aligned.shape[-1]).astype(np.float64)
-    return np.hstack([rows, np.ones((len(rows), 1))])
+    """(H, W, C) aligned maps -> (H * W, C + 1) float32 design rows (last column: 1)."""
+    rows = aligned.reshape(-1, aligned.shape[-1]).astype(np.float32)
+    return np.hstack([rows, np.ones((len(rows), 1), dtype=np.float32)])
 
 
 def reconstruction_r2(
@@ -440,10 +440,10 @@ def reconstruction_r2(
 
     sums = {name: None for name in names}
     for image, aligned in aligned_batches(train_images):
-        target = image.reshape(-1, image.shape[-1]).astype(np.float64)
+        target = image.reshape(-1, image.shape[-1]).astype(np.float32)
         for name in names:
             x = _with_bias(aligned[name])
-            xtx, xty = x.T @ x, x.T @ target
+            xtx, xty = (x.T @ x).astype(np.float64), (x.T @ target).astype(np.float64)  # sums kept in float64
             sums[name] = (xtx, xty) if sums[name] is None else (sums[name][0] + xtx, sums[name][1] + xty)
     weights = {}
     for name in names:
@@ -457,7 +457,7 @@ def reconstruction_r2(
         target = image.reshape(-1, image.shape[-1]).astype(np.float64)
         targets.append(target)
         for name in names:
-            sse[name] += float(((_with_bias(aligned[name]) @ weights[name] - target) ** 2).sum())
+            sse[name] += float(((_with_bias(aligned[name]).astype(np.float64) @ weights[name] - target) ** 2).sum())
     stacked = np.concatenate(targets)
     sst = float(((stacked - stacked.mean(axis=0)) ** 2).sum())
     return {name: 1.0 - sse[name] / sst for name in names}
