@@ -256,11 +256,14 @@ def test_deletion_by_heatmap_beats_random_order():
     heat = gradcam.grad_cam(model, photos, class_index=1)
     fractions = np.linspace(0, 1, 11)
     guided = gradcam.deletion_curve(model, photos, heat, class_index=1, fractions=fractions)
-    random = gradcam.deletion_curve(model, photos, None, class_index=1, fractions=fractions, seed=0)
+    random = gradcam.deletion_curve(model, photos, gradcam.random_heatmaps(2, heat.shape[1:], seed=0), 1, fractions)
     assert guided[0] == pytest.approx(random[0]) and guided[-1] == pytest.approx(random[-1])
     assert guided[1] < random[1] - 0.1  # the red squares (6% of the pixels) go first
     assert gradcam.curve_area(fractions, guided) < gradcam.curve_area(fractions, random)
+    pixelwise = gradcam.deletion_curve(model, photos, None, class_index=1, fractions=fractions, seed=0)
+    assert gradcam.curve_area(fractions, guided) < gradcam.curve_area(fractions, pixelwise)
     assert gradcam.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
+    assert gradcam.random_heatmaps(3, (4, 5), seed=2).shape == (3, 4, 5)
     with pytest.raises(ValueError, match="0 \\(cat\\) or 1 \\(dog\\)"):
         gradcam.deletion_curve(model, photos, heat, class_index=None)
 

@@ -459,7 +459,8 @@ def deletion_curve(
     """Mean probability of ``class_index`` as growing fractions of pixels are set to ``fill``.
 
     Pixels are blanked from the highest heatmap value down (``heatmaps`` at any resolution,
-    upsampled to the photo), or in a random order when ``heatmaps`` is None (the control).
+    upsampled to the photo); the control is :func:`random_heatmaps` of the same grid size, or a
+    pixel-by-pixel random order when ``heatmaps`` is None.
     Returns an array with one mean class probability per fraction. A faithful heatmap makes the
     curve fall faster than the random one: a smaller area under it (:func:`curve_area`).
     """
@@ -485,6 +486,16 @@ def deletion_curve(
         p_dog = predict_dog(model, blanked, batch_size)
         means.append(float(np.mean(np.where(classes == 1, p_dog, 1.0 - p_dog))))
     return np.asarray(means)
+
+
+def random_heatmaps(count: int, shape: Sequence[int], seed: int = 0) -> np.ndarray:
+    """Uniform random heatmaps (count, h, w): the control order for :func:`deletion_curve`.
+
+    At the same grid size as the real heatmaps and upsampled the same way, they blank pixels in
+    blobs of the same size, in a random place; a pixel-by-pixel random order (``heatmaps=None``)
+    would instead sprinkle black dots everywhere, which is a much harsher change to a photo.
+    """
+    return np.random.default_rng(seed).random((int(count), *map(int, shape))).astype(np.float32)
 
 
 def curve_area(fractions: Sequence[float], values: Sequence[float]) -> float:
