@@ -79,6 +79,19 @@ def test_batched_equals_one_by_one_and_the_plain_eager_loop(tiny_model):
     assert np.all(moved > 5 * filters.STEP_SIZE)  # the patterns really moved
 
 
+def test_another_input_size_reuses_the_same_weights(tiny_model):
+    """The tiny model is built for 32 x 32 (its Dense layer fixes that); patterns at 40 x 40 still work."""
+    index = live_filters(tiny_model, "c2", 1)[0]
+    batched = filters.filter_patterns(tiny_model, "c2", [index], steps=6, size=40, deprocess=False)
+    assert batched.shape == (1, 40, 40, 3)
+    reference = filters.reference_filter_pattern(tiny_model, "c2", index, steps=6, size=40)
+    np.testing.assert_allclose(batched[0], reference, atol=1e-4)
+    assert np.abs(batched[0] - filters.start_image(index, 0, 40)).max() > 3 * filters.STEP_SIZE
+    acts = filters.mean_filter_activations(tiny_model, "c2", batched)
+    before = filters.mean_filter_activations(tiny_model, "c2", filters.start_image(index, 0, 40)[None])
+    assert acts.shape == (1, 8) and acts[0, index] > 2 * before[0, index]
+
+
 def test_small_batches_give_the_same_result_and_a_seed_reproduces(tiny_model):
     a = filters.filter_patterns(tiny_model, "c1", range(6), steps=5, size=SIZE, seed=3, batch_size=4)
     b = filters.filter_patterns(tiny_model, "c1", range(6), steps=5, size=SIZE, seed=3)
@@ -197,7 +210,7 @@ def test_explorer_computes_a_pattern_on_click(tiny_model):
     pytest.importorskip("ipywidgets")
     from convlens.widgets import filters as widgets
 
-    box = widgets.pattern_explorer(tiny_model, ["c1", "c2"], steps=3)
+    box = widgets.pattern_explorer(tiny_model, ["c1", "c2"], steps=3, size=SIZE)
     (layer, index, _), (button, progress, status), image = box.children[0].children, box.children[1].children, \
         box.children[2]
     assert index.max == 7  # c2 (default: the last layer) has 8 filters

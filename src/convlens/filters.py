@@ -134,19 +134,42 @@ before the layer's activation function, which still has a gradient for a filter 
 fire at all on the start image (a "dead" start, where the lecture's loss is flat)."""
 
 
-def _feature_extractor(model, layer_name: str, objective: str = "activation"):
-    """A callable: images -> the layer's feature maps (or pre-activations), cached per model."""
+def _truncated(model, layer, size: int | None, include: bool = True):
+    """A functional sub-model from the input to ``layer``'s output (or input), at ``size`` x ``size`` pixels.
+
+    Where the model's input has another fixed size (the small convnet is built for 150 x 150),
+    its layers are called again, in order, on a new input of the requested size: the same layer
+    objects, so the same weights (for chain models such as the small convnet and VGG16).
+    """
     import keras
 
+    shape = tuple(model.inputs[0].shape)
+    if size is None or shape[1:3] in ((size, size), (None, None)):
+        return keras.Model(model.inputs, layer.output if include else layer.input)
+    inputs = keras.Input(shape=(size, size, shape[-1]), name=f"image_{size}")
+    x = inputs
+    for current in model.layers:
+        if isinstance(current, keras.layers.InputLayer):
+            continue
+        if current is layer and not include:
+            break
+        x = current(x)
+        if current is layer:
+            break
+    return keras.Model(inputs, x, name=f"{model.name}_{size}_to_{layer.name}")
+
+
+def _feature_extractor(model, layer_name: str, objective: str = "activation", size: int | None = None):
+    """A callable: images -> the layer's feature maps (or pre-activations), cached per model."""
     if objective not in OBJECTIVES:
         raise ValueError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
     per_model = _EXTRACTORS.setdefault(model, {})
-    key = (layer_name, objective)
+    key = (layer_name, objective, size)
     if key in per_model:
         return per_model[key]
     layer = check_pattern_layer(model, layer_name)
     if objective == "activation":
-        per_model[key] = keras.Model(model.inputs, layer.output, name=f"{model.name}_to_{layer_name}")
+        per_model[key] = _truncated(model, layer, size)
         return per_model[key]
     conv, pool = layer, None
     if type(layer).__name__ in _POOL_TYPES:
@@ -156,7 +179,7 @@ def _feature_extractor(model, layer_name: str, objective: str = "activation"):
                 f"objective='pre_activation' needs pooling layer {layer_name!r} to follow a convolution; "
                 f"it follows {conv.name!r} ({type(conv).__name__})."
             )
-    below = keras.Model(model.inputs, conv.input, name=f"{model.name}_below_{conv.name}")
+    below = _truncated(model, conv, size, include=False)
 
     def pre_activation(images, training=False):
         z = conv.convolution_op(below(images, training=training), conv.kernel)
@@ -181,15 +204,15 @@ def _gaussian_kernel(sigma: float, channels: int) -> np.ndarray:
     return np.repeat(k2[:, :, None, None], channels, axis=2).astype(np.float32)
 
 
-def _compiled_ascent(model, layer_name: str, regularized: bool, channels: int, objective: str = "activation"):
+def _compiled_ascent(model, layer_name: str, regularized: bool, channels: int, objective: str, size: int):
     """A ``tf.function`` running ``n`` ascent steps on a batch (one filter per element), cached."""
     import tensorflow as tf
 
-    key = (layer_name, regularized, channels, objective)
+    key = (layer_name, regularized, channels, objective, size)
     per_model = _ASCENTS.setdefault(model, {})
     if key in per_model:
         return per_model[key]
-    extractor = _feature_extractor(model, layer_name, objective)
+    extractor = _feature_extractor(model, layer_name, objective, size)
     kernel = tf.constant(_gaussian_kernel(BLUR_SIGMA, channels))
     radius = kernel.shape[0] // 2
 
@@ -200,7 +223,7 @@ def _compiled_ascent(model, layer_name: str, regularized: bool, channels: int, o
 
     @tf.function(
         input_signature=[
-            tf.TensorSpec([None, None, None, channels], tf.float32),
+            tf.TensorSpec([None, size, size, channels], tf.float32),
             tf.TensorSpec([None], tf.int32),
             tf.TensorSpec([], tf.int32),
             tf.TensorSpec([], tf.int32),
@@ -239,7 +262,7 @@ def _compiled_ascent(model, layer_name: str, regularized: bool, channels: int, o
             lambda step, _: step < first_step + n_steps,
             one_step,
             (first_step, images),
-            shape_invariants=(first_step.shape, tf.TensorShape([None, None, None, channels])),
+            shape_invariants=(first_step.shape, tf.TensorShape([None, size, size, channels])),
         )
         return images
 
@@ -284,8 +307,8 @@ def filter_patterns(
         images = np.asarray(start, dtype=np.float32)
         if images.ndim != 4 or images.shape[0] != len(values):
             raise ValueError(f"start must be a batch of {len(values)} images (N, H, W, C); got shape {images.shape}.")
-        channels = images.shape[-1]
-    ascend, _ = _compiled_ascent(model, layer_name, regularized, channels, objective)
+        channels, size = images.shape[-1], images.shape[1]
+    ascend, _ = _compiled_ascent(model, layer_name, regularized, channels, objective, size)
     chunk = 1 if callback is not None else max(steps, 1)
     results = []
     total = steps * len(values)
@@ -320,14 +343,14 @@ def mean_filter_activations(model, layer_name: str, images: np.ndarray, indices:
     import tensorflow as tf
 
     layer = check_pattern_layer(model, layer_name)
-    extractor = _feature_extractor(model, layer_name)
     images = np.asarray(images, dtype=np.float32)
+    extractor = _feature_extractor(model, layer_name, size=images.shape[1])
     if indices is None:
         return extractor(tf.constant(images), training=False).numpy().mean(axis=(1, 2))
     values = _check_indices(layer, indices)
     if len(values) != len(images):
         raise ValueError(f"Got {len(images)} images for {len(values)} filter indices; pass one image per filter.")
-    _, mean_activations = _compiled_ascent(model, layer_name, False, images.shape[-1])
+    _, mean_activations = _compiled_ascent(model, layer_name, False, images.shape[-1], "activation", images.shape[1])
     return mean_activations(tf.constant(images), tf.constant(values)).numpy()
 
 
@@ -340,13 +363,12 @@ def reference_filter_pattern(
     Same start, steps and normalization as :func:`filter_patterns` (``deprocess=False``), written
     as the lecture writes it, without batching or compilation.
     """
-    import keras
     import tensorflow as tf
 
     layer = check_pattern_layer(model, layer_name)
     (index,) = _check_indices(layer, [index])
-    extractor = keras.Model(model.inputs, layer.output)
     image = start_image(int(index), seed, size) if start is None else np.asarray(start, dtype=np.float32)
+    extractor = _truncated(model, layer, image.shape[0])
     image = tf.Variable(image[None])
     for _ in range(steps):
         with tf.GradientTape() as tape:

@@ -19,7 +19,8 @@ def pattern_pager(grids: Mapping[str, tuple[Sequence[int], np.ndarray]], title: 
                        image_format="jpeg", display_px=display_px)
 
 
-def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int = filters.STEPS, seed: int = 0):
+def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int = filters.STEPS, seed: int = 0,
+                     size: int = filters.PATTERN_SIZE):
     """A layer + filter picker that computes the pattern live, with a progress bar (needs a kernel)."""
     import ipywidgets as widgets
     from PIL import Image
@@ -54,7 +55,7 @@ def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int
 
         try:
             pattern = filters.filter_pattern(model, layer.value, index.value, steps=step_count.value, seed=seed,
-                                             callback=tick)
+                                             size=size, callback=tick)
             import io
 
             buffer = io.BytesIO()
