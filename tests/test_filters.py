@@ -92,6 +92,20 @@ def test_another_input_size_reuses_the_same_weights(tiny_model):
     assert acts.shape == (1, 8) and acts[0, index] > 2 * before[0, index]
 
 
+def test_scaled_input_feeds_the_same_layers_scaled_values():
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input(shape=(None, None, 3))
+    pixels = keras.Model(inputs, layers.Conv2D(4, 3, activation="relu", name="conv")(inputs), name="pixels")
+    wrapped = filters.scaled_input(pixels, scale=255.0, size=SIZE)
+    x = filters.start_image(0, 0, SIZE)[None]
+    np.testing.assert_allclose(wrapped(x).numpy(), pixels(x * 255.0).numpy(), rtol=1e-5, atol=1e-4)
+    assert filters.pattern_layer_names(wrapped) == ["conv"]
+    assert wrapped.get_layer("conv") is pixels.get_layer("conv")
+
+
 def test_small_batches_give_the_same_result_and_a_seed_reproduces(tiny_model):
     a = filters.filter_patterns(tiny_model, "c1", range(6), steps=5, size=SIZE, seed=3, batch_size=4)
     b = filters.filter_patterns(tiny_model, "c1", range(6), steps=5, size=SIZE, seed=3)

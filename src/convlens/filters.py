@@ -90,6 +90,25 @@ def deprocess_image(x: np.ndarray) -> np.ndarray:
     return (np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def scaled_input(model, scale: float = 255.0, size: int | None = None):
+    """``model`` behind a ``Rescaling(scale)`` layer: it takes [0, 1] inputs and sees them times ``scale``.
+
+    Keras' VGG16 works on 0-255 pixel values, and the lecture feeds it its gray noise (128 + 20 u)
+    directly, with a step of 1.0; wrapped this way it takes this book's [0, 1] inputs, so the same
+    constants (:data:`NOISE_OFFSET`, :data:`STEP_SIZE` ...) reproduce the lecture exactly. The
+    layers (and weights) are the model's own, under their own names.
+    """
+    import keras
+
+    channels = int(model.inputs[0].shape[-1])
+    inputs = keras.Input(shape=(size, size, channels), name="image_0_1")
+    x = keras.layers.Rescaling(scale, name="to_pixel_values")(inputs)
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.InputLayer):
+            x = layer(x)
+    return keras.Model(inputs, x, name=f"{model.name}_0_1")
+
+
 def pattern_layer_names(model) -> list[str]:
     """Names of the layers whose filters can be visualized: convolutions and 2-D poolings."""
     return [layer.name for layer in model.layers if type(layer).__name__ in _CONV_TYPES + _POOL_TYPES]
@@ -208,7 +227,7 @@ def _compiled_ascent(model, layer_name: str, regularized: bool, channels: int, o
     """A ``tf.function`` running ``n`` ascent steps on a batch (one filter per element), cached."""
     import tensorflow as tf
 
-    key = (layer_name, regularized, channels, objective, size)
+    key = (layer_name, regularized, channels, objective, size, JITTER_PIXELS, BLUR_SIGMA, BLUR_EVERY)
     per_model = _ASCENTS.setdefault(model, {})
     if key in per_model:
         return per_model[key]
