@@ -174,8 +174,28 @@ def test_pre_activation_objective_gives_a_silent_filter_a_gradient():
         moved = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False,
                                         objective="pre_activation")
         assert np.abs(moved[0] - start).max() > 3 * filters.STEP_SIZE
+        auto = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False, objective="auto")
+        np.testing.assert_allclose(auto, moved, atol=1e-6)
+        assert filters.silent_filters(model, layer, [0, 1], size=SIZE).tolist() == [True, True]
     with pytest.raises(ValueError, match="Unknown objective"):
         filters.filter_patterns(model, "conv", [0], objective="logits")
+
+
+def test_auto_objective_keeps_the_lecture_loss_for_filters_that_fire(tiny_model):
+    silent = filters.silent_filters(tiny_model, "c2", range(8), size=SIZE)
+    assert silent.any() and not silent.all()  # the tiny model has both kinds
+    calls = []
+    auto = filters.filter_patterns(tiny_model, "c2", range(8), steps=4, size=SIZE, deprocess=False, objective="auto",
+                                   callback=lambda done, total: calls.append((done, total)))
+    lecture = filters.filter_patterns(tiny_model, "c2", range(8), steps=4, size=SIZE, deprocess=False)
+    pre = filters.filter_patterns(tiny_model, "c2", range(8), steps=4, size=SIZE, deprocess=False,
+                                  objective="pre_activation")
+    np.testing.assert_allclose(auto[~silent], lecture[~silent], atol=1e-5)
+    np.testing.assert_allclose(auto[silent], pre[silent], atol=1e-5)
+    assert calls[-1] == (32, 32)
+    starts = np.stack([filters.start_image(i, 0, SIZE) for i in range(8)])
+    np.testing.assert_array_equal(lecture[silent], starts[silent])  # silent under the lecture's loss
+    assert np.all(np.abs(auto - starts).max(axis=(1, 2, 3)) > 0)  # every filter gets a pattern
 
 
 def test_errors_name_the_problem_and_the_fix(tiny_model):
@@ -208,6 +228,8 @@ def test_plots_are_titled_and_the_pager_embeds_jpeg_images(tiny_model):
     fig = plot.pattern_grid(patterns, "c1", range(4))
     assert fig._suptitle.get_text().startswith("Filter patterns of c1")
     assert [ax.get_title() for ax in fig.axes[:2]] == ["c1 #0", "c1 #1"]
+    marked = plot.pattern_grid(patterns, "c1", range(4), silent=[False, True, False, False])
+    assert marked.axes[1].get_title() == "c1 #1 (silent)" and marked.axes[0].get_title() == "c1 #0"
     fig2 = plot.compare_patterns({"naive": patterns[:2], "regularized": patterns[2:]}, [0, 1], "naive vs regularized")
     assert fig2.axes[0].get_ylabel() == "naive" and fig2.axes[2].get_ylabel() == "regularized"
     fig3 = plot.compare_pattern_grids({"conv": patterns, "pool": patterns}, range(4), "conv vs pool", ncols=2)

@@ -17,6 +17,7 @@ nothing here draws.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Callable, Sequence
 
@@ -147,10 +148,13 @@ def _check_indices(layer, indices: Sequence[int]) -> np.ndarray:
     return values.astype(np.int32)
 
 
-OBJECTIVES = ("activation", "pre_activation")
-"""What the ascent maximizes: the lecture's mean activation (after the ReLU), or the mean value
-before the layer's activation function, which still has a gradient for a filter that does not
-fire at all on the start image (a "dead" start, where the lecture's loss is flat)."""
+OBJECTIVES = ("activation", "pre_activation", "auto")
+"""What the ascent maximizes: ``"activation"``, the lecture's mean activation (after the ReLU);
+``"pre_activation"``, the mean value before the layer's activation function, which still has a
+gradient for a filter that does not fire anywhere on its start image (a "silent" filter, where
+the lecture's loss is flat and the image never moves); ``"auto"``, the lecture's loss for the
+filters that fire on their start and the pre-activation for the silent ones
+(:func:`silent_filters`)."""
 
 
 def _truncated(model, layer, size: int | None, include: bool = True):
@@ -180,7 +184,7 @@ def _truncated(model, layer, size: int | None, include: bool = True):
 
 def _feature_extractor(model, layer_name: str, objective: str = "activation", size: int | None = None):
     """A callable: images -> the layer's feature maps (or pre-activations), cached per model."""
-    if objective not in OBJECTIVES:
+    if objective not in OBJECTIVES[:2]:
         raise ValueError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
     per_model = _EXTRACTORS.setdefault(model, {})
     key = (layer_name, objective, size)
@@ -285,7 +289,8 @@ def _compiled_ascent(model, layer_name: str, regularized: bool, channels: int, o
         )
         return images
 
-    per_model[key] = (ascend, tf.function(mean_activations, reduce_retracing=True))
+    mean_signature = [tf.TensorSpec([None, size, size, channels], tf.float32), tf.TensorSpec([None], tf.int32)]
+    per_model[key] = (ascend, tf.function(mean_activations, input_signature=mean_signature))
     return per_model[key]
 
 
@@ -309,7 +314,8 @@ def filter_patterns(
     inputs in [0, 1] units, float32). The start is :func:`start_image` for each filter (or
     ``start``, an (N, H, W, 3) batch). ``regularized=True`` adds random jitter before each step
     and a small Gaussian blur every :data:`BLUR_EVERY` steps (see the chapter's "going further");
-    ``objective="pre_activation"`` climbs the value before the ReLU (see :data:`OBJECTIVES`).
+    ``objective="pre_activation"`` climbs the value before the ReLU, ``"auto"`` does so only for
+    the filters that are silent on their start (see :data:`OBJECTIVES`).
     ``callback(done, total)`` is called after each step when given (progress bars); without it
     all steps run inside one compiled call. ``batch_size`` bounds the memory used at once.
     """
@@ -327,6 +333,25 @@ def filter_patterns(
         if images.ndim != 4 or images.shape[0] != len(values):
             raise ValueError(f"start must be a batch of {len(values)} images (N, H, W, C); got shape {images.shape}.")
         channels, size = images.shape[-1], images.shape[1]
+    if objective not in OBJECTIVES:
+        raise ValueError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
+    if objective == "auto":
+        silent = silent_filters(model, layer_name, values, start=images)
+        raw = np.empty_like(images)
+        offset = 0
+        for part, mask in (("activation", ~silent), ("pre_activation", silent)):
+            if not mask.any():
+                continue
+            tick = None
+            if callback is not None:
+                def tick(done, _total, offset=offset):
+                    callback(offset + done, steps * len(values))
+            raw[mask] = filter_patterns(
+                model, layer_name, values[mask], steps=steps, seed=seed, start=images[mask], regularized=regularized,
+                objective=part, deprocess=False, batch_size=batch_size, callback=tick,
+            )
+            offset += steps * int(mask.sum())
+        return deprocess_image(raw) if deprocess else raw
     ascend, _ = _compiled_ascent(model, layer_name, regularized, channels, objective, size)
     chunk = 1 if callback is not None else max(steps, 1)
     results = []
@@ -337,7 +362,8 @@ def filter_patterns(
         batch_indices = tf.constant(values[lo : lo + batch_size])
         for first in range(0, steps, chunk):
             n = min(chunk, steps - first)
-            batch = ascend(batch, batch_indices, tf.constant(first), tf.constant(n), tf.constant(int(seed)))
+            with _quiet_tensorflow():
+                batch = ascend(batch, batch_indices, tf.constant(first), tf.constant(n), tf.constant(int(seed)))
             done += n * int(batch_indices.shape[0])
             if callback is not None:
                 callback(done, total)
@@ -370,7 +396,37 @@ def mean_filter_activations(model, layer_name: str, images: np.ndarray, indices:
     if len(values) != len(images):
         raise ValueError(f"Got {len(images)} images for {len(values)} filter indices; pass one image per filter.")
     _, mean_activations = _compiled_ascent(model, layer_name, False, images.shape[-1], "activation", images.shape[1])
-    return mean_activations(tf.constant(images), tf.constant(values)).numpy()
+    with _quiet_tensorflow():
+        return mean_activations(tf.constant(images), tf.constant(values)).numpy()
+
+
+def silent_filters(
+    model, layer_name: str, indices: Sequence[int], seed: int = 0, size: int = PATTERN_SIZE,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which filters do not fire anywhere on their start image (True: silent, so no gradient).
+
+    The lecture's loss is the mean of a ReLU output; where that output is zero everywhere its
+    gradient is exactly zero and gradient ascent never moves the image.
+    """
+    if start is None:
+        start = np.stack([start_image(int(i), seed, size) for i in indices])
+    return mean_filter_activations(model, layer_name, start, indices) <= 0.0
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow():
+    """Silence TensorFlow's Python warnings (e.g. "retracing") during a call: one traced function per layer
+    is intended here, and notebook outputs must not change from run to run."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def reference_filter_pattern(

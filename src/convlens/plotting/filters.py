@@ -11,9 +11,10 @@ import numpy as np
 from .common import image_grid
 
 
-def pattern_titles(layer_name: str, indices: Sequence[int]) -> list[str]:
-    """Titles "layer #index" of a row of patterns."""
-    return [f"{layer_name} #{int(i)}" for i in indices]
+def pattern_titles(layer_name: str, indices: Sequence[int], silent: Sequence[bool] | None = None) -> list[str]:
+    """Titles "layer #index" of a row of patterns, "(silent)" added where a filter never fired."""
+    marks = silent if silent is not None else [False] * len(indices)
+    return [f"{layer_name} #{int(i)}" + (" (silent)" if mark else "") for i, mark in zip(indices, marks, strict=True)]
 
 
 def show_pattern(pattern: np.ndarray, layer_name: str, index: int, inches: float = 4.0):
@@ -27,13 +28,20 @@ def show_pattern(pattern: np.ndarray, layer_name: str, index: int, inches: float
 
 
 def pattern_grid(
-    patterns: Sequence[np.ndarray], layer_name: str, indices: Sequence[int], ncols: int = 8, suptitle: str | None = None
+    patterns: Sequence[np.ndarray],
+    layer_name: str,
+    indices: Sequence[int],
+    ncols: int = 8,
+    suptitle: str | None = None,
+    silent: Sequence[bool] | None = None,
 ):
-    """A grid of RGB patterns, each titled "layer #index"."""
+    """A grid of RGB patterns, each titled "layer #index" ("(silent)": the filter never fired, no gradient)."""
     if len(patterns) != len(indices):
         raise ValueError(f"Got {len(patterns)} patterns for {len(indices)} indices; pass one index per pattern.")
-    title = suptitle or f"Filter patterns of {layer_name} (filters {int(indices[0])} to {int(indices[-1])})"
-    return image_grid(list(patterns), pattern_titles(layer_name, indices), ncols=ncols, suptitle=title, cell_inches=1.5)
+    indices = [int(i) for i in indices]
+    title = suptitle or f"Filter patterns of {layer_name} (filters {indices[0]} to {indices[-1]})"
+    titles = pattern_titles(layer_name, indices, silent)
+    return image_grid(list(patterns), titles, ncols=ncols, suptitle=title, cell_inches=1.5)
 
 
 def compare_patterns(
