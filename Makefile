@@ -1,4 +1,5 @@
 # Two commands on a fresh machine: `make book` and `make test`. Each sets itself up.
+SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -69,13 +70,14 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(PY) -m pytest -q book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
 
-## Re-execute every notebook in place (what the book stores and nbval compares).
+## Re-execute every notebook in place (what the book stores and nbval compares), timing each.
 notebooks: $(STAMP)
 	cd book && for nb in $(notdir $(NOTEBOOKS)); do \
-		echo "executing $$nb"; \
-		/usr/bin/time -f "$$nb: %e s" ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
-			--ExecutePreprocessor.timeout=900 $$nb || exit 1; \
+		SECONDS=0; \
+		MPLBACKEND=module://matplotlib_inline.backend_inline ../$(VENV)/bin/jupyter execute --inplace --timeout=900 $$nb || exit 1; \
+		echo "$$nb: executed in $$SECONDS s"; \
 	done
+	$(PY) tools/clean_notebooks.py $(NOTEBOOKS)
 
 bench: $(STAMP)
 	$(PY) bench/bench_filters.py
