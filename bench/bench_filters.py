@@ -3,7 +3,7 @@
 Both compute the patterns of the first 64 filters of the small convnet's last convolution
 (``conv2d_4``) from the same start images, with the same 40 steps, in one process on the same
 machine; the table gives both times, their ratio and the largest difference between the patterns.
-Usage: ``python bench/bench_filters.py [--filters 64] [--size 96] [--steps 40]``.
+Usage: ``python bench/bench_filters.py [--filters 64] [--size 80] [--steps 40]``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def load_model():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--filters", type=int, default=64)
-    parser.add_argument("--size", type=int, default=96, help="image size (the chapter's; the lecture's is 150)")
+    parser.add_argument("--size", type=int, default=80, help="image size (the chapter's; the lecture's is 150)")
     parser.add_argument("--steps", type=int, default=filters.STEPS)
     args = parser.parse_args()
     model, variant = load_model()

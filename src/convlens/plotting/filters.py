@@ -11,10 +11,12 @@ import numpy as np
 from .common import image_grid
 
 
-def pattern_titles(layer_name: str, indices: Sequence[int], silent: Sequence[bool] | None = None) -> list[str]:
-    """Titles "layer #index" of a row of patterns, "(silent)" added where a filter never fired."""
-    marks = silent if silent is not None else [False] * len(indices)
-    return [f"{layer_name} #{int(i)}" + (" (silent)" if mark else "") for i, mark in zip(indices, marks, strict=True)]
+def pattern_titles(
+    layer_name: str, indices: Sequence[int], silent: Sequence[bool] | None = None, mark: str = "silent"
+) -> list[str]:
+    """Titles "layer #index" of a row of patterns, "(mark)" added where ``silent`` is true."""
+    flags = silent if silent is not None else [False] * len(indices)
+    return [f"{layer_name} #{int(i)}" + (f" ({mark})" if flag else "") for i, flag in zip(indices, flags, strict=True)]
 
 
 def show_pattern(pattern: np.ndarray, layer_name: str, index: int, inches: float = 4.0):
@@ -34,13 +36,18 @@ def pattern_grid(
     ncols: int = 8,
     suptitle: str | None = None,
     silent: Sequence[bool] | None = None,
+    mark: str = "silent",
 ):
-    """A grid of RGB patterns, each titled "layer #index" ("(silent)": the filter never fired, no gradient)."""
+    """A grid of RGB patterns, each titled "layer #index", plus "(mark)" where ``silent`` is true.
+
+    ``silent`` flags the filters that do not fire on their start (see ``filters.silent_filters``);
+    ``mark`` says what that means for the picture (e.g. "pre-act.": another objective was used).
+    """
     if len(patterns) != len(indices):
         raise ValueError(f"Got {len(patterns)} patterns for {len(indices)} indices; pass one index per pattern.")
     indices = [int(i) for i in indices]
     title = suptitle or f"Filter patterns of {layer_name} (filters {indices[0]} to {indices[-1]})"
-    titles = pattern_titles(layer_name, indices, silent)
+    titles = pattern_titles(layer_name, indices, silent, mark)
     return image_grid(list(patterns), titles, ncols=ncols, suptitle=title, cell_inches=1.5)
 
 
