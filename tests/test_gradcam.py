@@ -264,8 +264,19 @@ def test_deletion_by_heatmap_beats_random_order():
     assert gradcam.curve_area(fractions, guided) < gradcam.curve_area(fractions, pixelwise)
     assert gradcam.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
     assert gradcam.random_heatmaps(3, (4, 5), seed=2).shape == (3, 4, 5)
+    rows = gradcam.deletion_curve(model, photos, heat, class_index=1, fractions=fractions, per_photo=True)
+    assert rows.shape == (2, 11)
+    np.testing.assert_allclose(rows.mean(axis=0), guided)
+    np.testing.assert_allclose(gradcam.curve_area(fractions, rows).mean(), gradcam.curve_area(fractions, guided))
     with pytest.raises(ValueError, match="0 \\(cat\\) or 1 \\(dog\\)"):
         gradcam.deletion_curve(model, photos, heat, class_index=None)
+
+
+def test_paired_sign_test():
+    wins, trials, p = gradcam.paired_sign_test(np.zeros(10), np.ones(10))
+    assert (wins, trials) == (10, 10) and p == pytest.approx(0.5**10)
+    wins, trials, p = gradcam.paired_sign_test(np.array([0, 1, 2, 2.0]), np.array([1, 0, 3, 2.0]))
+    assert (wins, trials) == (2, 3) and p == pytest.approx(0.5)
 
 
 def test_overlay_at_the_photos_own_resolution_with_a_colour_bar():

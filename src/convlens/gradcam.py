@@ -455,14 +455,16 @@ def deletion_curve(
     fill: float = 0.0,
     seed: int = 0,
     batch_size: int = 100,
+    per_photo: bool = False,
 ) -> np.ndarray:
     """Mean probability of ``class_index`` as growing fractions of pixels are set to ``fill``.
 
     Pixels are blanked from the highest heatmap value down (``heatmaps`` at any resolution,
     upsampled to the photo); the control is :func:`random_heatmaps` of the same grid size, or a
     pixel-by-pixel random order when ``heatmaps`` is None.
-    Returns an array with one mean class probability per fraction. A faithful heatmap makes the
-    curve fall faster than the random one: a smaller area under it (:func:`curve_area`).
+    Returns an array with one mean class probability per fraction, or with ``per_photo`` one row
+    per photo (N, fractions). A faithful heatmap makes the curve fall faster than the random one:
+    a smaller area under it (:func:`curve_area`).
     """
     batch = _as_batch(model, images)
     count, height, width = batch.shape[:3]
@@ -479,13 +481,14 @@ def deletion_curve(
         ranks = np.empty_like(order)
         np.put_along_axis(ranks, order, np.arange(pixels)[None].repeat(count, 0), axis=1)
     ranks = ranks.reshape(count, height, width, 1)
-    means = []
+    columns = []
     for fraction in fractions:
         removed = ranks < int(round(float(fraction) * pixels))
         blanked = np.where(removed, np.float32(fill), batch)
         p_dog = predict_dog(model, blanked, batch_size)
-        means.append(float(np.mean(np.where(classes == 1, p_dog, 1.0 - p_dog))))
-    return np.asarray(means)
+        columns.append(np.where(classes == 1, p_dog, 1.0 - p_dog))
+    curves = np.stack(columns, axis=1).astype(np.float64)
+    return curves if per_photo else curves.mean(axis=0)
 
 
 def random_heatmaps(count: int, shape: Sequence[int], seed: int = 0) -> np.ndarray:
@@ -498,8 +501,27 @@ def random_heatmaps(count: int, shape: Sequence[int], seed: int = 0) -> np.ndarr
     return np.random.default_rng(seed).random((int(count), *map(int, shape))).astype(np.float32)
 
 
-def curve_area(fractions: Sequence[float], values: Sequence[float]) -> float:
-    """Area under a curve by the trapezoidal rule (the deletion AUC: lower is more faithful)."""
+def curve_area(fractions: Sequence[float], values) -> float | np.ndarray:
+    """Area under a curve by the trapezoidal rule (the deletion AUC: lower is more faithful).
+
+    ``values`` may hold one curve or one per row (then one area per row is returned).
+    """
     x = np.asarray(fractions, dtype=np.float64)
     y = np.asarray(values, dtype=np.float64)
-    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2.0))
+    areas = np.sum((x[1:] - x[:-1]) * (y[..., 1:] + y[..., :-1]) / 2.0, axis=-1)
+    return float(areas) if y.ndim == 1 else areas
+
+
+def paired_sign_test(smaller: np.ndarray, larger: np.ndarray) -> tuple[int, int, float]:
+    """How many pairs have ``smaller < larger``, out of how many unequal pairs, and the one-sided sign-test p.
+
+    Used on per-photo deletion areas: a heatmap passes when its areas are lower than the random
+    order's on clearly more than half of the photos (p < 0.05), not merely on average.
+    """
+    from scipy.stats import binomtest
+
+    a, b = np.asarray(smaller, dtype=np.float64), np.asarray(larger, dtype=np.float64)
+    wins, ties = int(np.sum(a < b)), int(np.sum(a == b))
+    trials = len(a) - ties
+    p_value = float(binomtest(wins, trials, 0.5, alternative="greater").pvalue) if trials else 1.0
+    return wins, trials, p_value
