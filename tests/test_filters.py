@@ -104,6 +104,10 @@ def test_scaled_input_feeds_the_same_layers_scaled_values():
     np.testing.assert_allclose(wrapped(x).numpy(), pixels(x * 255.0).numpy(), rtol=1e-5, atol=1e-4)
     assert filters.pattern_layer_names(wrapped) == ["conv"]
     assert wrapped.get_layer("conv") is pixels.get_layer("conv")
+    raw = filters.filter_patterns(wrapped, "conv", [0, 1], steps=3, size=SIZE, deprocess=False)  # its own graph
+    assert raw.shape == (2, SIZE, SIZE, 3) and np.abs(raw - filters.start_image(0, 0, SIZE)).max() > 0
+    pre = filters.filter_patterns(wrapped, "conv", [0], steps=2, size=SIZE, objective="pre_activation")
+    assert pre.shape == (1, SIZE, SIZE, 3)
 
 
 def test_small_batches_give_the_same_result_and_a_seed_reproduces(tiny_model):

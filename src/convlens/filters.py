@@ -168,8 +168,12 @@ def _truncated(model, layer, size: int | None, include: bool = True):
 
     shape = tuple(model.inputs[0].shape)
     if size is None or shape[1:3] in ((size, size), (None, None)):
-        return keras.Model(model.inputs, layer.output if include else layer.input)
-    inputs = keras.Input(shape=(size, size, shape[-1]), name=f"image_{size}")
+        try:
+            return keras.Model(model.inputs, layer.output if include else layer.input)
+        except ValueError:  # the layer's first use is in another graph (e.g. under scaled_input): replay below
+            pass
+    spatial = shape[1:3] if size is None else (size, size)
+    inputs = keras.Input(shape=(*spatial, shape[-1]), name=f"image_{size}")
     x = inputs
     for current in model.layers:
         if isinstance(current, keras.layers.InputLayer):
