@@ -59,6 +59,7 @@ def test_committed_weights_load_and_predict(variant):
     model = models.load_trained(variant)
     record = models.training_record(variant)
     assert record["epochs_completed"] == len(record["history"]) > 0
+    assert models.record_summary(variant).startswith(f"model: {variant}, epochs trained: {len(record['history'])} of")
     prediction = model.predict(np.full((1, 150, 150, 3), 0.5, np.float32), verbose=0)
     assert prediction.shape == (1, 1) and 0.0 <= prediction[0, 0] <= 1.0
 

@@ -85,6 +85,16 @@ def training_record(variant: str) -> dict:
     return json.loads(path.read_text())
 
 
+def record_summary(variant: str) -> str:
+    """One line on how far a variant was trained, for the top of each chapter."""
+    record = training_record(variant)
+    state = "" if record["complete"] else " (training not finished)"
+    return (
+        f"model: {variant}, epochs trained: {record['epochs_completed']} of {record['epochs_planned']}{state}, "
+        f"last validation accuracy: {record['history'][-1]['val_accuracy']:.3f}"
+    )
+
+
 def _check_variant(variant: str) -> None:
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
