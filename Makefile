@@ -16,7 +16,6 @@ endif
 export CUDA_VISIBLE_DEVICES := -1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 JB_FLAGS := -W --keep-going

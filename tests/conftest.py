@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
+# Unit tests draw off-screen; nbval kernels (other processes) keep the inline backend that
+# the stored notebooks were executed with, so no MPLBACKEND variable is set here.
+matplotlib.use("Agg")
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def write_photo(path: Path, seed: int, size=(40, 50), mode="RGB", fmt="JPEG") -> Path:
