@@ -65,7 +65,10 @@ def fake_repo(monkeypatch):
 @pytest.fixture
 def in_colab(monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    monkeypatch.delenv(colab.MODELS_ENV_VAR, raising=False)
+    # setenv first so that teardown restores the variable setup_colab() sets (or removes it):
+    # otherwise it leaks into later tests and into nbval's kernels.
+    monkeypatch.setenv(colab.MODELS_ENV_VAR, "")
+    monkeypatch.delenv(colab.MODELS_ENV_VAR)
 
 
 def test_outside_colab_does_nothing(monkeypatch, tmp_path, capsys):
