@@ -269,13 +269,14 @@ def _visible_frame(pager) -> dict:
     )
 
 
-def _pager_pages() -> list[str]:
-    folder = EDITIONS["students"]
-    pages = [p for p in _pages(folder) if "convlens-pager" in (folder / p).read_text(errors="replace")]
-    return pages or [pytest.param(None, marks=pytest.mark.skip(reason="no page with a .convlens-pager"))]
+def _pages_containing(edition: str, marker: str, absent: str) -> list[str]:
+    """Pages of an edition whose HTML holds ``marker``, or one skipped case saying ``absent``."""
+    folder = EDITIONS[edition]
+    pages = [p for p in _pages(folder) if marker in (folder / p).read_text(errors="replace")]
+    return pages or [pytest.param(None, marks=pytest.mark.skip(reason=absent))]
 
 
-@pytest.mark.parametrize("path", _pager_pages())
+@pytest.mark.parametrize("path", _pages_containing("students", "convlens-pager", "no page with a .convlens-pager"))
 def test_pagers_respond_to_slider_and_group(book, path):
     tab = book("students")
     page = tab.open(path)
@@ -325,9 +326,7 @@ def test_chapters_with_viewers_have_them():
 
 
 def _solution_pages(edition: str, marker: str = 'class="solution') -> list[str]:
-    folder = EDITIONS[edition]
-    pages = [p for p in _pages(folder) if marker in (folder / p).read_text(errors="replace")]
-    return pages or [pytest.param(None, marks=pytest.mark.skip(reason=f"no solution in the {edition} edition"))]
+    return _pages_containing(edition, marker, f"no solution in the {edition} edition")
 
 
 @pytest.mark.parametrize("path", _solution_pages("students"))
