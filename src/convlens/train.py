@@ -19,6 +19,7 @@ import json
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,10 @@ def train(
         # No checkpoint (a new machine): go on from the committed weights, with a fresh
         # optimizer state, and say so in the record.
         previous = json.loads(committed_record.read_text())
-        model.load_weights(committed_weights)
+        with warnings.catch_warnings():
+            # The committed file holds no optimizer state, on purpose: Keras would warn about it.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(committed_weights)
         history = {"epochs": previous["history"], "wall_time_s": previous["wall_time_s"]}
         resumed_note = (
             f"resumed from the committed weights after epoch {len(history['epochs'])} "
