@@ -158,6 +158,15 @@ def test_blank_channel_statistic_on_a_hand_made_array():
     assert by_class == {"layer": {0: 0.5, 1: 0.25}}
 
 
+def test_blank_fraction_among_used_leaves_dead_channels_out():
+    # 3 inputs x 4 channels: channel 0 is dead (blank for all), channel 3 fires on every input.
+    blank = np.array([[True, True, False, False], [True, False, True, False], [True, True, True, False]])
+    used = act.blank_fraction_among_used({"layer": blank, "dead": np.ones((3, 2), bool)})
+    assert used["layer"] == pytest.approx(4 / 9)  # channels 1-3: 4 blank pairs of 9
+    assert np.isnan(used["dead"])
+    assert act.blank_fraction_by_class({"layer": blank}, np.zeros(3))["layer"][0] == pytest.approx(7 / 12)
+
+
 def test_activation_statistics_in_batches_match_one_pass(tiny_model, images):
     stats = act.activation_statistics(tiny_model, images, batch_size=2)
     acts = act.get_activations(tiny_model, images)

@@ -60,6 +60,9 @@ def test_committed_weights_load_and_predict(variant):
     record = models.training_record(variant)
     assert record["epochs_completed"] == len(record["history"]) > 0
     assert models.record_summary(variant).startswith(f"model: {variant}, epochs trained: {len(record['history'])} of")
+    row = next(line for line in models.records_table([variant]).splitlines() if line.startswith(variant + " "))
+    assert f"{len(record['history'])} of {record['epochs_planned']}" in row
+    assert row.split()[-1] == f"{record['test_accuracy']:.3f}"
     prediction = model.predict(np.full((1, 150, 150, 3), 0.5, np.float32), verbose=0)
     assert prediction.shape == (1, 1) and 0.0 <= prediction[0, 0] <= 1.0
 

@@ -280,6 +280,21 @@ def blank_fraction_by_class(blank: Mapping[str, np.ndarray], labels: np.ndarray)
     }
 
 
+def blank_fraction_among_used(blank: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """``{layer: fraction of blank (input, channel) pairs among the channels used at least once}``.
+
+    Channels blank for every input ("dead" ReLUs) are left out: they are wasted capacity, not
+    selectivity, and would otherwise hide how selective the working channels are. A layer whose
+    channels are all dead gives NaN.
+    """
+    fractions = {}
+    for name, flags in blank.items():
+        flags = np.asarray(flags, dtype=bool)
+        used = flags[:, ~flags.all(axis=0)]
+        fractions[name] = float(used.mean()) if used.size else float("nan")
+    return fractions
+
+
 # ----------------------------------------------------------------------------- linear probe
 
 

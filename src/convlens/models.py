@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from .data import IMAGE_SIZE
@@ -93,6 +94,25 @@ def record_summary(variant: str) -> str:
         f"model: {variant}, epochs trained: {record['epochs_completed']} of {record['epochs_planned']}{state}, "
         f"last validation accuracy: {record['history'][-1]['val_accuracy']:.3f}"
     )
+
+
+def records_table(variants: Sequence[str] = VARIANTS) -> str:
+    """A text table of the variants' training records: epochs, last train/val accuracy, best val, test."""
+    lines = [f"{'model':<10}{'epochs':>8}{'train acc':>11}{'val acc':>9}{'best val':>10}{'test acc':>10}"]
+    states = []
+    for variant in variants:
+        record = training_record(variant)
+        last = record["history"][-1]
+        best = max(row["val_accuracy"] for row in record["history"])
+        test = record.get("test_accuracy")
+        test_text = f"{test:.3f}" if test is not None else "n/a"
+        lines.append(
+            f"{variant:<10}{record['epochs_completed']:>4} of {record['epochs_planned']:<3}"
+            f"{last['accuracy']:>9.3f}{last['val_accuracy']:>9.3f}{best:>10.3f}{test_text:>10}"
+        )
+        state = "complete" if record["complete"] else "INCOMPLETE: training was stopped early"
+        states.append(f"{variant}: {state}; trained on {record['trained_on']}.")
+    return "\n".join(lines + states)
 
 
 def _check_variant(variant: str) -> None:
