@@ -28,6 +28,16 @@ CLASS_NAMES: tuple[str, str] = ("cats", "dogs")
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
+EXTRA = "extra"
+"""Not a split: the rest of the Kaggle training photos, for the ``full`` model (train + extra)."""
+
+EXTRA_ENV_VAR = "CONVLENS_EXTRA"
+"""A folder of extra training photos (``cats/`` and ``dogs/``, or Kaggle's ``Cat/`` and ``Dog/``)."""
+
+CLASS_FOLDER_ALIASES: dict[str, tuple[str, ...]] = {"cats": ("cats", "Cat"), "dogs": ("dogs", "Dog")}
+"""Folder names accepted for each class in the extra photos: Microsoft's full ``PetImages``
+archive of the Kaggle photos names its folders ``Cat`` and ``Dog``."""
+
 DATA_ENV_VAR = "CONVLENS_DATA"
 DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 DATASET_SHA256: str | None = os.environ.get("CONVLENS_DATA_SHA256") or None
@@ -184,30 +194,73 @@ def _readable(path: Path) -> bool:
         return False
 
 
+def extra_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The folder of extra training photos: ``$CONVLENS_EXTRA``, else ``DATA_DIR/extra``.
+
+    With internet, the extra photos are Microsoft's full Kaggle archive
+    (``kagglecatsanddogs_*.zip``, folder ``PetImages`` with ``Cat/`` and ``Dog/``): point
+    ``$CONVLENS_EXTRA`` at its ``PetImages`` folder. Its unreadable files are skipped with
+    a warning, and photos that are also in the validation or test split are left out
+    (:func:`labelled_files`).
+    """
+    env_value = os.environ.get(EXTRA_ENV_VAR)
+    if env_value:
+        return Path(env_value).expanduser()
+    root = Path(data_dir) if data_dir is not None else find_data_dir()
+    return root / EXTRA
+
+
+def _class_folder(parent: Path, name: str, split: str) -> Path:
+    aliases = CLASS_FOLDER_ALIASES[name] if split == EXTRA else (name,)
+    for alias in aliases:
+        if (parent / alias).is_dir():
+            return parent / alias
+    expected = " or ".join(f"{split}/{alias}" for alias in aliases)
+    hint = f" (set ${EXTRA_ENV_VAR} to the folder of extra photos)" if split == EXTRA else ""
+    raise DataNotFoundError(f"{parent / aliases[0]} does not exist; expected {expected}{hint}.")
+
+
 def labelled_files(split: str, data_dir: str | os.PathLike | None = None) -> tuple[list[Path], np.ndarray]:
     """Paths and labels (0 = cat, 1 = dog) of one split, leaving out unreadable files.
 
     Each unreadable or non-image file is named in a warning and skipped, so that a
-    corrupt photo never stops a training run half-way through an epoch.
+    corrupt photo never stops a training run half-way through an epoch. ``split`` may
+    also be ``"extra"`` (:func:`extra_dir`): there, photos whose bytes equal a validation
+    or test photo are left out too, so that the full model is never measured on a photo
+    it was trained on.
     """
-    if split not in SPLITS:
-        raise ValueError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
+    if split not in (*SPLITS, EXTRA):
+        raise ValueError(f"Unknown split {split!r}; choose one of {', '.join((*SPLITS, EXTRA))}.")
     root = Path(data_dir) if data_dir is not None else find_data_dir()
+    parent = extra_dir(root) if split == EXTRA else root / split
+    held_out = _held_out_digests(root) if split == EXTRA else set()
     paths: list[Path] = []
     labels: list[int] = []
     for label, name in enumerate(CLASS_NAMES):
-        folder = root / split / name
-        if not folder.is_dir():
-            raise DataNotFoundError(f"{folder} does not exist; expected {split}/cats and {split}/dogs in {root}.")
+        folder = _class_folder(parent, name, split)
         for path in sorted(folder.iterdir()):
             if not path.is_file():
                 continue
             if path.suffix.lower() not in IMAGE_SUFFIXES or not _readable(path):
                 warnings.warn(f"Skipping {path}: not a readable image file.", stacklevel=2)
                 continue
+            if held_out and _sha256(path) in held_out:
+                warnings.warn(f"Skipping {path}: the same photo is in the validation or test split.", stacklevel=2)
+                continue
             paths.append(path)
             labels.append(label)
     return paths, np.asarray(labels, dtype=np.int32)
+
+
+def _held_out_digests(root: Path) -> set[str]:
+    """SHA-256 digests of every validation and test photo under ``root``."""
+    return {
+        _sha256(path)
+        for split in ("validation", "test")
+        for name in CLASS_NAMES
+        if (root / split / name).is_dir()
+        for path in image_files(root / split / name)
+    }
 
 
 def count_images(data_dir: str | os.PathLike | None = None) -> dict[str, dict[str, int]]:
@@ -221,7 +274,7 @@ def count_images(data_dir: str | os.PathLike | None = None) -> dict[str, dict[st
 
 
 def make_dataset(
-    split: str,
+    split: str | Sequence[str],
     batch_size: int = 32,
     shuffle: bool | None = None,
     seed: int = 0,
@@ -231,15 +284,21 @@ def make_dataset(
 ):
     """A ``tf.data.Dataset`` of ``(images, labels)`` batches at 150 x 150, pixels in [0, 1].
 
-    ``shuffle`` defaults to True for ``train`` only. ``augment`` is an optional callable
+    ``split`` may be a list of splits, read one after the other (the full model trains on
+    ``("train", "extra")``). Decoded photos are cached in memory as ``uint8`` after the
+    first pass. ``shuffle`` defaults to True for ``train`` only. ``augment`` is an optional callable
     (e.g. a Keras ``Sequential`` of random layers) applied to each training batch; keeping
     augmentation here, not in the model, keeps the model summary the reference one.
     """
     import tensorflow as tf
 
-    paths, labels = labelled_files(split, data_dir)
+    splits = [split] if isinstance(split, str) else list(split)
+    paths, labels = [], np.zeros(0, dtype=np.int32)
+    for name in splits:
+        more_paths, more_labels = labelled_files(name, data_dir)
+        paths, labels = paths + more_paths, np.concatenate([labels, more_labels])
     if shuffle is None:
-        shuffle = split == "train"
+        shuffle = "train" in splits
     dataset = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels))
 
     dataset = dataset.map(lambda path, label: (_decode_file(tf, path), label), num_parallel_calls=tf.data.AUTOTUNE)

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from .data import IMAGE_SIZE
 
-VARIANTS = ("baseline", "dataaug")
-"""The two trained versions of the small convnet (see :mod:`convlens.train`)."""
+VARIANTS = ("baseline", "dataaug", "full")
+"""The three trained versions of the small convnet (see :mod:`convlens.train`): the lecture's
+overfit first model, its "DataAug model", and its "Full model" (train + extra photos)."""
 
-VARIANT_DROPOUT = {"baseline": 0.0, "dataaug": 0.5}
+VARIANT_DROPOUT = {"baseline": 0.0, "dataaug": 0.5, "full": 0.5}
 
 VGG16_DOWNLOAD_TIMEOUT_S = 20.0
 """Seconds without an answer before the VGG16 weights download is given up."""
@@ -77,13 +78,33 @@ def weights_path(variant: str) -> Path:
     return models_dir() / f"{variant}.weights.h5"
 
 
-def training_record(variant: str) -> dict:
+class BadModelFileError(ValueError):
+    """A weights file or training record that exists but cannot be used."""
+
+
+RECORD_KEYS = ("variant", "epochs_planned", "epochs_completed", "complete", "history", "trained_on")
+
+
+def training_record(variant: str, folder: str | os.PathLike | None = None) -> dict:
     """The JSON training record committed beside a variant's weights."""
     _check_variant(variant)
-    path = models_dir() / f"{variant}.json"
+    path = Path(folder or models_dir()) / f"{variant}.json"
     if not path.is_file():
         raise WeightsNotFoundError(f"No training record {path}; make it with: python -m convlens.train {variant}")
-    return json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadModelFileError(
+            f"The training record {path} is not valid JSON ({exc}); restore it with "
+            f"`git checkout -- {path.name}` in data/models, or fetch it again."
+        ) from None
+    missing = [key for key in RECORD_KEYS if key not in record] if isinstance(record, dict) else list(RECORD_KEYS)
+    if missing or not record.get("history"):
+        raise BadModelFileError(
+            f"The training record {path} lacks {', '.join(missing) or 'history'}; restore it from the "
+            "repository or retrain with: python -m convlens.train " + variant
+        )
+    return record
 
 
 def record_summary(variant: str) -> str:
@@ -121,7 +142,7 @@ def _check_variant(variant: str) -> None:
 
 
 def load_trained(variant: str = "dataaug"):
-    """The small convnet with the committed weights of ``variant`` ("dataaug" or "baseline")."""
+    """The small convnet with the committed weights of ``variant`` (see :data:`VARIANTS`)."""
     _check_variant(variant)
     path = weights_path(variant)
     if not path.is_file():
@@ -130,8 +151,31 @@ def load_trained(variant: str = "dataaug"):
             "(or set CONVLENS_MODELS to the folder that holds them)."
         )
     model = small_convnet(dropout=VARIANT_DROPOUT[variant], name=variant)
-    model.load_weights(path)
+    load_weights_checked(model, path)
     return model
+
+
+def load_weights_checked(model, path: str | os.PathLike) -> None:
+    """``model.load_weights(path)``, with an error that names the file and the fix."""
+    import warnings
+
+    path = Path(path)
+    fix = (
+        "restore it from the repository (data/models), delete it so that it is fetched again, "
+        f"or retrain with: python -m convlens.train {model.name}"
+    )
+    with open(path, "rb") as stream:
+        signature = stream.read(8)
+    if signature != b"\x89HDF\r\n\x1a\n":
+        raise BadModelFileError(f"{path} is not an HDF5 weights file (empty, truncated or a web page); {fix}.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras warns per layer before raising: one clear error instead
+        try:
+            model.load_weights(path)
+        except Exception as exc:  # noqa: BLE001 - h5py and Keras raise many kinds
+            raise BadModelFileError(
+                f"{path} does not hold weights of this model ({type(exc).__name__}: {str(exc)[:200]}); {fix}."
+            ) from None
 
 
 def vgg16(include_top: bool = False, input_shape: tuple[int, int, int] | None = None):

@@ -1,52 +1,100 @@
-"""Train the two variants of the small convnet, resumably, and record how.
+"""Train the three variants of the small convnet, resumably, and record how.
 
 Usage::
 
-    python -m convlens.train dataaug            # 100 epochs, augmentation + dropout
-    python -m convlens.train baseline           # 12 epochs, neither (it overfits)
+    python -m convlens.train baseline   # 12 epochs, no augmentation, no dropout: it overfits
+    python -m convlens.train dataaug    # 100 epochs, flips/rotations/zooms/shifts + dropout
+    python -m convlens.train full       # 18 epochs on train + extra (21,000 photos)
 
-A full checkpoint (weights and optimizer state) is written after every epoch to
-``--checkpoint-dir`` (default ``~/.cache/convlens/checkpoints/VARIANT``); running the same
-command again resumes from it. After every epoch the weights (without optimizer state)
-and a JSON training record are also written to ``data/models/`` so that an interrupted
-run still leaves a usable, honestly labelled model.
+A full checkpoint (weights, optimizer state, history, and the variant that wrote it) is
+written after every epoch to ``--checkpoint-dir`` (default
+``~/.cache/convlens/checkpoints/VARIANT``); running the same command again resumes from it.
+After every epoch the weights (without optimizer state) and a JSON training record are
+also written to ``data/models/`` so that an interrupted run still leaves a usable, honestly
+labelled model. Every file is written atomically (:mod:`convlens.files`): a kill during a
+save leaves the previous good file in place.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import shutil
 import sys
 import time
-import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-DEFAULT_EPOCHS = {"baseline": 12, "dataaug": 100}
-LEARNING_RATE = 1e-3
-AUGMENTATION = {"flip": "horizontal", "rotation": 0.1, "zoom": 0.2, "translation": 0.2}
+from .files import atomic_path, write_text_atomic
 
 
-def augmentation_layers(seed: int):
-    """Random flips, rotations, zooms and shifts, applied to training batches only."""
+@dataclass(frozen=True)
+class Recipe:
+    """How one variant is trained: data, epochs, batch size, augmentation, learning rate."""
+
+    epochs: int
+    batch_size: int
+    augmentation: dict | None
+    splits: tuple[str, ...] = ("train",)
+    learning_rates: dict[int, float] = field(default_factory=lambda: {1: 1e-3})
+    """Learning rate from a given epoch (1-based) on: ``{1: 1e-3, 13: 1e-4}``."""
+    why: str = ""
+
+    def learning_rate(self, epoch: int) -> float:
+        """The learning rate of 1-based ``epoch``."""
+        return [rate for start, rate in sorted(self.learning_rates.items()) if start <= epoch][-1]
+
+
+LECTURE_AUGMENTATION = {"flip": "horizontal", "rotation": 0.1, "zoom": 0.2, "translation": 0.2}
+FLIPS_ONLY = {"flip": "horizontal"}
+
+RECIPES: dict[str, Recipe] = {
+    "baseline": Recipe(12, 32, None, why="the lecture's first model: no augmentation, no dropout; it overfits"),
+    "dataaug": Recipe(
+        100, 32, LECTURE_AUGMENTATION, why="the lecture's augmented model: 2,000 photos need strong augmentation"
+    ),
+    "full": Recipe(
+        18,
+        64,
+        FLIPS_ONLY,
+        splits=("train", "extra"),
+        learning_rates={1: 1e-3, 13: 1e-4},
+        why=(
+            "ten times more photos already regularize, so horizontal flips alone (cheap on 2 CPU cores) "
+            "plus dropout 0.5; the learning rate drops tenfold for the last 6 epochs to settle the weights"
+        ),
+    ),
+}
+DEFAULT_EPOCHS = {variant: recipe.epochs for variant, recipe in RECIPES.items()}
+CHECKPOINT_FILES = ("last.weights.h5", "optimizer.npz", "history.json")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint folder that cannot be resumed from (corrupt, or written by another variant)."""
+
+
+def augmentation_layers(augmentation: dict, seed: int):
+    """Random flips (and rotations, zooms, shifts when asked), for training batches only."""
     import keras
     from keras import layers
 
-    return keras.Sequential(
-        [
-            layers.RandomFlip(AUGMENTATION["flip"], seed=seed),
-            layers.RandomRotation(AUGMENTATION["rotation"], seed=seed + 1),
-            layers.RandomZoom(AUGMENTATION["zoom"], seed=seed + 2),
-            layers.RandomTranslation(AUGMENTATION["translation"], AUGMENTATION["translation"], seed=seed + 3),
-        ],
-        name="augmentation",
-    )
+    steps = [layers.RandomFlip(augmentation["flip"], seed=seed)]
+    if "rotation" in augmentation:
+        steps.append(layers.RandomRotation(augmentation["rotation"], seed=seed + 1))
+    if "zoom" in augmentation:
+        steps.append(layers.RandomZoom(augmentation["zoom"], seed=seed + 2))
+    if "translation" in augmentation:
+        shift = augmentation["translation"]
+        steps.append(layers.RandomTranslation(shift, shift, seed=seed + 3))
+    return keras.Sequential(steps, name="augmentation")
 
 
 def export_weights(model, path: str | Path, variant: str) -> None:
-    """Save only the layer weights (about 14 MB), without the optimizer state.
+    """Save only the layer weights (about 14 MB), without the optimizer state, atomically.
 
     Keras 3's ``save_weights`` on a compiled model also stores the Adam moments (three
     times the size), so the weights go through a fresh, uncompiled copy of the model.
@@ -55,75 +103,130 @@ def export_weights(model, path: str | Path, variant: str) -> None:
 
     plain = models.small_convnet(dropout=models.VARIANT_DROPOUT[variant], name=variant)
     plain.set_weights(model.get_weights())
-    plain.save_weights(path)
+    with atomic_path(path) as temporary:
+        plain.save_weights(temporary)
 
 
 def _machine() -> str:
-    import os
+    import tensorflow as tf
 
-    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()} (no GPU)"
+    gpus = tf.config.list_physical_devices("GPU")
+    device = f"GPU: {len(gpus)}" if gpus else "no GPU"
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()} ({device})"
+
+
+def _load_checkpoint(model, ckpt: Path, variant: str) -> dict | None:
+    """Restore weights, Adam state and history from ``ckpt``; None if there is no checkpoint."""
+    present = [name for name in CHECKPOINT_FILES if (ckpt / name).is_file()]
+    if not present:
+        return None
+    fix = f"delete the folder {ckpt} to start over (or pass another --checkpoint-dir)"
+    if len(present) < len(CHECKPOINT_FILES):
+        raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (only {', '.join(present)}); {fix}.")
+    try:
+        history = json.loads((ckpt / "history.json").read_text())
+        written_by = history.get("variant", variant)
+        if written_by != variant:
+            raise CheckpointError(
+                f"The checkpoint in {ckpt} was written by the {written_by!r} variant, not {variant!r}; "
+                f"pass the {variant!r} checkpoint folder, or {fix}."
+            )
+        model.load_weights(ckpt / "last.weights.h5")
+        with np.load(ckpt / "optimizer.npz") as saved:
+            for i, variable in enumerate(model.optimizer.variables):
+                variable.assign(saved[f"v{i}"])
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py, numpy, json and Keras fail in many ways
+        reason = f"{type(exc).__name__}: {exc}"
+        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read ({reason}); {fix}.") from None
+    return history
+
+
+def _save_checkpoint(model, ckpt: Path, history: dict) -> None:
+    with atomic_path(ckpt / "last.weights.h5") as temporary:
+        model.save_weights(temporary)
+    with atomic_path(ckpt / "optimizer.npz") as temporary:
+        with open(temporary, "wb") as stream:
+            np.savez(stream, **{f"v{i}": v.numpy() for i, v in enumerate(model.optimizer.variables)})
+    write_text_atomic(ckpt / "history.json", json.dumps(history))
 
 
 def train(
     variant: str,
     epochs: int | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     seed: int = 0,
     out_dir: str | Path | None = None,
     checkpoint_dir: str | Path | None = None,
     data_dir: str | Path | None = None,
 ) -> dict:
-    """Train ``variant`` up to ``epochs`` (resuming from a checkpoint) and return its record."""
+    """Train ``variant`` up to ``epochs`` (resuming from a checkpoint) and return its record.
+
+    The committed weights and record are rewritten only after an epoch has been trained:
+    a run with nothing left to do prints the record and changes no file.
+    """
     import keras
     import tensorflow as tf
 
     from . import data, models
 
     models._check_variant(variant)
-    epochs = epochs or DEFAULT_EPOCHS[variant]
+    recipe = RECIPES[variant]
+    if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+        raise ValueError(f"epochs must be a whole number of at least 1, not {epochs!r}.")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}.")
+    epochs = epochs or recipe.epochs
+    batch_size = batch_size or recipe.batch_size
     out = Path(out_dir) if out_dir else models.models_dir()
     out.mkdir(parents=True, exist_ok=True)
     ckpt = Path(checkpoint_dir or Path.home() / ".cache" / "convlens" / "checkpoints" / variant)
     ckpt.mkdir(parents=True, exist_ok=True)
     data_root = Path(data_dir) if data_dir else data.find_data_dir()
-
-    keras.utils.set_random_seed(seed)
-    augment = augmentation_layers(seed) if variant == "dataaug" else None
-    train_ds = data.make_dataset("train", batch_size, seed=seed, data_dir=data_root, augment=augment)
-    val_ds = data.make_dataset("validation", batch_size, data_dir=data_root)
-
-    history_path = ckpt / "history.json"
-    ckpt_weights = ckpt / "last.weights.h5"
-    ckpt_optimizer = ckpt / "optimizer.npz"
     committed_weights = out / f"{variant}.weights.h5"
     committed_record = out / f"{variant}.json"
 
     model = models.small_convnet(dropout=models.VARIANT_DROPOUT[variant], name=variant)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate(1)), loss="binary_crossentropy",
+                  metrics=["accuracy"])
     model.optimizer.build(model.trainable_variables)
-    history = {"epochs": [], "wall_time_s": 0.0}
+    history = _load_checkpoint(model, ckpt, variant)
     resumed_note = None
-    if ckpt_weights.is_file() and ckpt_optimizer.is_file() and history_path.is_file():
-        model.load_weights(ckpt_weights)
-        saved = np.load(ckpt_optimizer)
-        for i, variable in enumerate(model.optimizer.variables):
-            variable.assign(saved[f"v{i}"])
-        history = json.loads(history_path.read_text())
+    if history is not None:
         print(f"Resuming {variant} from {ckpt} after epoch {len(history['epochs'])}.", flush=True)
     elif committed_weights.is_file() and committed_record.is_file():
         # No checkpoint (a new machine): go on from the committed weights, with a fresh
         # optimizer state, and say so in the record.
-        previous = json.loads(committed_record.read_text())
-        with warnings.catch_warnings():
-            # The committed file holds no optimizer state, on purpose: Keras would warn about it.
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(committed_weights)
+        previous = models.training_record(variant, folder=out)
+        models.load_weights_checked(model, committed_weights)
         history = {"epochs": previous["history"], "wall_time_s": previous["wall_time_s"]}
         resumed_note = (
             f"resumed from the committed weights after epoch {len(history['epochs'])} "
             "with a fresh Adam state (no checkpoint was available)"
         )
+    else:
+        history = {"epochs": [], "wall_time_s": 0.0}
+    history["variant"] = variant
+
+    start_epoch = len(history["epochs"])
+    if start_epoch >= epochs:
+        print(f"{variant}: {start_epoch} epochs already trained (asked for {epochs}); nothing to do, "
+              "no file changed.", flush=True)
+        return models.training_record(variant, folder=out) if committed_record.is_file() else {}
+    if resumed_note:
         print(f"Resuming {variant}: {resumed_note}.", flush=True)
+
+    keras.utils.set_random_seed(seed)
+    augment = augmentation_layers(recipe.augmentation, seed) if recipe.augmentation else None
+    train_ds = data.make_dataset(list(recipe.splits), batch_size, seed=seed, data_dir=data_root, augment=augment)
+    val_ds = data.make_dataset("validation", batch_size, data_dir=data_root)
+    counts = data.count_images(data_root)
+    train_counts = {name: 0 for name in data.CLASS_NAMES}
+    for split in recipe.splits:
+        paths, labels = data.labelled_files(split, data_root)
+        for label, name in enumerate(data.CLASS_NAMES):
+            train_counts[name] += int(np.sum(labels == label))
 
     command = f"python -m convlens.train {variant} --epochs {epochs} --batch-size {batch_size} --seed {seed}"
     record_base = {
@@ -131,21 +234,25 @@ def train(
         "command": command,
         "seed": seed,
         "batch_size": batch_size,
-        "optimizer": f"Adam(learning_rate={LEARNING_RATE})",
+        "optimizer": "Adam, learning rate " + ", ".join(
+            f"{rate:g} from epoch {start}" for start, rate in sorted(recipe.learning_rates.items())
+        ),
         "loss": "binary_crossentropy",
-        "augmentation": AUGMENTATION if variant == "dataaug" else None,
+        "augmentation": recipe.augmentation,
         "dropout": models.VARIANT_DROPOUT[variant],
-        "data": f"{data_root.name}: 1000 cats + 1000 dogs for training, validation split for validation",
+        "recipe_reason": recipe.why,
+        "data": (
+            f"{data_root.name}: {' + '.join(recipe.splits)} = {train_counts['cats']} cats + "
+            f"{train_counts['dogs']} dogs for training; validation "
+            f"{counts['validation']['cats']} + {counts['validation']['dogs']}"
+        ),
         "trained_on": _machine(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "epochs_planned": epochs,
     }
-    if committed_record.is_file():
-        previous_notes = json.loads(committed_record.read_text()).get("notes", [])
-        record_base["notes"] = previous_notes + ([resumed_note] if resumed_note else [])
-    elif resumed_note:
-        record_base["notes"] = [resumed_note]
+    notes = models.training_record(variant, folder=out).get("notes", []) if committed_record.is_file() else []
+    record_base["notes"] = notes + ([resumed_note] if resumed_note else [])
 
     def write_record(test: dict | None = None) -> dict:
         record = dict(record_base)
@@ -155,11 +262,12 @@ def train(
         record["history"] = history["epochs"]
         if test is not None:
             record.update(test)
-        (out / f"{variant}.json").write_text(json.dumps(record, indent=1) + "\n")
+        write_text_atomic(committed_record, json.dumps(record, indent=1) + "\n")
         return record
 
     class EpochSaver(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
+            self.model.optimizer.learning_rate.assign(recipe.learning_rate(epoch + 1))
             self.start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
@@ -172,48 +280,65 @@ def train(
                     "accuracy": round(float(logs["accuracy"]), 5),
                     "val_loss": round(float(logs["val_loss"]), 5),
                     "val_accuracy": round(float(logs["val_accuracy"]), 5),
+                    "learning_rate": recipe.learning_rate(epoch + 1),
                     "seconds": round(seconds, 1),
                 }
             )
-            self.model.save_weights(ckpt_weights)
-            np.savez(ckpt_optimizer, **{f"v{i}": v.numpy() for i, v in enumerate(self.model.optimizer.variables)})
-            history_path.write_text(json.dumps(history))
+            _save_checkpoint(self.model, ckpt, history)
             export_weights(self.model, committed_weights, variant)
             write_record()
 
-    start_epoch = len(history["epochs"])
-    if start_epoch < epochs:
-        model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=epochs,
-            initial_epoch=start_epoch,
-            callbacks=[EpochSaver()],
-            shuffle=False,  # the dataset shuffles itself
-            verbose=2,
-        )
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        initial_epoch=start_epoch,
+        callbacks=[EpochSaver()],
+        shuffle=False,  # the dataset shuffles itself
+        verbose=2,
+    )
     test = {}
     if (data_root / "test").is_dir():
         test_ds = data.make_dataset("test", batch_size, data_dir=data_root, cache=False)
         loss, accuracy = model.evaluate(test_ds, verbose=0)
-        test = {"test_loss": round(float(loss), 5), "test_accuracy": round(float(accuracy), 5)}
-    export_weights(model, committed_weights, variant)
+        test = {
+            "test_loss": round(float(loss), 5),
+            "test_accuracy": round(float(accuracy), 5),
+            "test_photos": sum(counts["test"].values()),
+        }
     record = write_record(test)
     print(json.dumps({k: v for k, v in record.items() if k != "history"}, indent=1), flush=True)
     return record
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m convlens.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("variant", choices=sorted(DEFAULT_EPOCHS))
-    parser.add_argument("--epochs", type=int, default=None, help="total epochs (default: 12 baseline, 100 dataaug)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("variant", choices=sorted(RECIPES))
+    defaults = ", ".join(f"{v} {r.epochs}" for v, r in RECIPES.items())
+    parser.add_argument("--epochs", type=_positive_int, default=None, help=f"total epochs (default: {defaults})")
+    parser.add_argument("--batch-size", type=_positive_int, default=None, help="default: 32 (full: 64)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=None, help="where weights and record go (default data/models)")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--data-dir", default=None, help="default: $CONVLENS_DATA, then the download")
+    parser.add_argument("--restart", action="store_true", help="delete the checkpoint folder first")
     args = parser.parse_args(argv)
-    train(args.variant, args.epochs, args.batch_size, args.seed, args.out_dir, args.checkpoint_dir, args.data_dir)
+    if args.restart:
+        ckpt = Path(args.checkpoint_dir or Path.home() / ".cache" / "convlens" / "checkpoints" / args.variant)
+        shutil.rmtree(ckpt, ignore_errors=True)
+    try:
+        train(args.variant, args.epochs, args.batch_size, args.seed, args.out_dir, args.checkpoint_dir,
+              args.data_dir)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
