@@ -1,4 +1,5 @@
-"""Intermediate activations: layer choice, errors, display scaling, sparsity, probe, viewers."""
+"""Intermediate activations and the measures on them (convlens.probes): layer choice, errors, display
+scaling, sparsity, probe, viewers, bad input."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from convlens import activations as act  # noqa: E402
+from convlens import core, errors, probes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +48,12 @@ def images():
 
 
 def test_default_selection_is_every_conv_and_pooling_layer(tiny_model):
-    assert [layer.name for layer in act.select_layers(tiny_model)] == ["c1", "p1", "c2"]
-    assert act.feature_map_layer_names(tiny_model) == ["c1", "p1", "c2"]
+    assert [layer.name for layer in core.select_layers(tiny_model)] == ["c1", "p1", "c2"]
+    assert core.conv_and_pooling_layer_names(tiny_model) == ["c1", "p1", "c2"]
 
 
 def test_selection_by_name_index_and_type(tiny_model):
-    names = lambda spec: [layer.name for layer in act.select_layers(tiny_model, spec)]  # noqa: E731
+    names = lambda spec: [layer.name for layer in core.select_layers(tiny_model, spec)]  # noqa: E731
     assert names("p1") == ["p1"]
     assert names(["c2", "c1"]) == ["c1", "c2"]  # model order kept
     assert names(1) == ["c1"]  # model.layers[0] is the input layer
@@ -62,22 +64,22 @@ def test_selection_by_name_index_and_type(tiny_model):
 
 
 def test_unknown_layer_name_lists_the_valid_names(tiny_model):
-    with pytest.raises(act.LayerSelectionError) as info:
-        act.select_layers(tiny_model, "conv2d_9")
+    with pytest.raises(errors.LayerSelectionError) as info:
+        core.select_layers(tiny_model, "conv2d_9")
     message = str(info.value)
     assert "'conv2d_9'" in message
     assert "Valid layer names with feature maps: c1, p1, c2" in message
 
 
 def test_layers_without_feature_maps_and_bad_indices_are_refused(tiny_model):
-    with pytest.raises(act.LayerSelectionError, match=r"'d' \(Dense.*no feature maps.*c1, p1, c2"):
-        act.select_layers(tiny_model, "d")
-    with pytest.raises(act.LayerSelectionError, match=r"index 42 is out of range.*0\.\.5"):
-        act.select_layers(tiny_model, 42)
-    with pytest.raises(act.LayerSelectionError, match="no layer of type Dropout"):
-        act.select_layers(tiny_model, keras.layers.Dropout)
-    with pytest.raises(act.LayerSelectionError, match="not a layer name"):
-        act.select_layers(tiny_model, 1.5)
+    with pytest.raises(errors.LayerSelectionError, match=r"'d' \(Dense.*no feature maps.*c1, p1, c2"):
+        core.select_layers(tiny_model, "d")
+    with pytest.raises(errors.LayerSelectionError, match=r"index 42 is out of range.*0\.\.5"):
+        core.select_layers(tiny_model, 42)
+    with pytest.raises(errors.LayerSelectionError, match="no layer of type Dropout"):
+        core.select_layers(tiny_model, keras.layers.Dropout)
+    with pytest.raises(errors.LayerSelectionError, match="not a layer name"):
+        core.select_layers(tiny_model, 1.5)
 
 
 # ------------------------------------------------------------------ the activation model
@@ -103,13 +105,13 @@ def test_get_activations_shapes_and_batching(tiny_model, images):
 def test_channel_out_of_range_gives_the_valid_range(tiny_model, images):
     acts = act.get_activations(tiny_model, images[:1])
     assert act.channel_map(acts, "c2", 5).shape == (3, 3)
-    with pytest.raises(act.ChannelRangeError) as info:
+    with pytest.raises(errors.ChannelRangeError) as info:
         act.channel_map(acts, "c2", 6)
     expected = "Channel 6 is out of range for layer 'c2', which has 6 channels: choose a channel in 0..5."
     assert expected in str(info.value)
-    with pytest.raises(act.ChannelRangeError, match=r"0\.\.3"):
+    with pytest.raises(errors.ChannelRangeError, match=r"0\.\.3"):
         act.channel_map(acts, "c1", -1)
-    with pytest.raises(act.LayerSelectionError, match="valid layer names: c1, p1, c2"):
+    with pytest.raises(errors.LayerSelectionError, match="valid layer names: c1, p1, c2"):
         act.channel_map(acts, "dense", 0)
 
 
@@ -151,27 +153,27 @@ def test_blank_channel_statistic_on_a_hand_made_array():
     maps[1, :, :, 3] = 0.0
     maps[1, 2, 2, 3] = 0.5  # one non-zero value: not blank
     np.testing.assert_array_equal(
-        act.blank_channels(maps), [[True, False, True, False], [False, True, False, False]]
+        probes.blank_channels(maps), [[True, False, True, False], [False, True, False, False]]
     )
-    assert act.blank_channel_fraction(maps) == pytest.approx(3 / 8)
-    by_class = act.blank_fraction_by_class({"layer": act.blank_channels(maps)}, np.array([0, 1]))
+    assert probes.blank_channel_fraction(maps) == pytest.approx(3 / 8)
+    by_class = probes.blank_fraction_by_class({"layer": probes.blank_channels(maps)}, np.array([0, 1]))
     assert by_class == {"layer": {0: 0.5, 1: 0.25}}
 
 
 def test_blank_fraction_among_used_leaves_dead_channels_out():
     # 3 inputs x 4 channels: channel 0 is dead (blank for all), channel 3 fires on every input.
     blank = np.array([[True, True, False, False], [True, False, True, False], [True, True, True, False]])
-    used = act.blank_fraction_among_used({"layer": blank, "dead": np.ones((3, 2), bool)})
+    used = probes.blank_fraction_among_used({"layer": blank, "dead": np.ones((3, 2), bool)})
     assert used["layer"] == pytest.approx(4 / 9)  # channels 1-3: 4 blank pairs of 9
     assert np.isnan(used["dead"])
-    assert act.blank_fraction_by_class({"layer": blank}, np.zeros(3))["layer"][0] == pytest.approx(7 / 12)
+    assert probes.blank_fraction_by_class({"layer": blank}, np.zeros(3))["layer"][0] == pytest.approx(7 / 12)
 
 
 def test_activation_statistics_in_batches_match_one_pass(tiny_model, images):
-    stats = act.activation_statistics(tiny_model, images, batch_size=2)
+    stats = probes.activation_statistics(tiny_model, images, batch_size=2)
     acts = act.get_activations(tiny_model, images)
     for name in ("c1", "p1", "c2"):
-        np.testing.assert_array_equal(stats[name]["blank"], act.blank_channels(acts[name]))
+        np.testing.assert_array_equal(stats[name]["blank"], probes.blank_channels(acts[name]))
         np.testing.assert_allclose(stats[name]["pooled"], acts[name].mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
     assert stats["c1"]["blank"][:, 3].all()  # the dead channel is blank for every input
     assert stats["p1"]["blank"][:, 3].all()
@@ -186,24 +188,31 @@ def test_linear_probe_separates_separable_data_and_not_noise():
     features = rng.normal(size=(200, 5))
     features[:, 2] += 4.0 * labels  # one informative feature
     train = np.arange(200) % 2 == 0
-    accuracy = act.linear_probe_accuracy(features[train], labels[train], features[~train], labels[~train])
+    accuracy = probes.linear_probe_accuracy(features[train], labels[train], features[~train], labels[~train])
     assert accuracy > 0.95
     noise = rng.normal(size=(400, 5))
     noise_labels = rng.integers(0, 2, size=400)
-    chance = act.linear_probe_accuracy(noise[:200], noise_labels[:200], noise[200:], noise_labels[200:])
+    chance = probes.linear_probe_accuracy(noise[:200], noise_labels[:200], noise[200:], noise_labels[200:])
     assert 0.35 < chance < 0.65
     with pytest.raises(ValueError, match="two classes"):
-        act.linear_probe_accuracy(features, np.zeros(200), features, labels)
+        probes.linear_probe_accuracy(features, np.zeros(200), features, labels)
 
 
 def test_probe_by_layer_uses_the_mask(tiny_model, images):
-    stats = act.activation_statistics(tiny_model, np.concatenate([images, images[::-1]]))
+    stats = probes.activation_statistics(tiny_model, np.concatenate([images, images[::-1]]))
     labels = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
-    result = act.probe_by_layer(stats, labels, np.arange(10) < 6)
+    mask = np.arange(10) < 6
+    result = probes.probe_by_layer(stats, labels, mask)
     assert set(result) == {"c1", "p1", "c2"}
-    assert all(0.0 <= v <= 1.0 for v in result.values())
+    for name, pooled in ((name, stats[name]["pooled"]) for name in result):  # the probe of each layer's features
+        assert result[name] == probes.linear_probe_accuracy(pooled[mask], labels[mask], pooled[~mask], labels[~mask])
+    # Known answers: a feature equal to the label is read perfectly; a feature the same for all inputs
+    # gives one class for every test input, so half of the balanced test set is right.
+    known = {"label": {"pooled": labels[:, None] + 0.01 * np.arange(10)[:, None] % 3},
+             "constant": {"pooled": np.ones((10, 2))}}
+    assert probes.probe_by_layer(known, labels, mask) == {"label": 1.0, "constant": 0.5}
     with pytest.raises(ValueError, match="train_mask"):
-        act.probe_by_layer(stats, labels, np.ones(10, dtype=bool))
+        probes.probe_by_layer(stats, labels, np.ones(10, dtype=bool))
 
 
 # ------------------------------------------------------------------ what the maps keep
@@ -222,22 +231,22 @@ def _identity_then_pool_model():
 
 def test_maps_at_pixels_aligns_centres():
     maps = np.arange(4 * 4, dtype=np.float32).reshape(1, 4, 4, 1)
-    same = act.maps_at_pixels(maps, 4, 1)
+    same = probes.maps_at_pixels(maps, 4, 1)
     np.testing.assert_array_equal(same, maps)
     # a valid 3x3 convolution of a 6x6 image: cell 0 is centred on pixel 1
-    inner = act.maps_at_pixels(maps, 6, 1)
+    inner = probes.maps_at_pixels(maps, 6, 1)
     np.testing.assert_array_equal(inner[0, 1:5, 1:5, 0], maps[0, :, :, 0])
-    np.testing.assert_array_equal(act.maps_at_pixels(maps, 6, 1, pixel_step=2)[0, :, :, 0], inner[0, ::2, ::2, 0])
-    assert act.cumulative_stride(_identity_then_pool_model(), "pool4") == 4
+    np.testing.assert_array_equal(probes.maps_at_pixels(maps, 6, 1, pixel_step=2)[0, :, :, 0], inner[0, ::2, ::2, 0])
+    assert probes.cumulative_stride(_identity_then_pool_model(), "pool4") == 4
 
 
 def test_reconstruction_r2_is_one_for_an_identity_layer_and_lower_after_pooling():
     model = _identity_then_pool_model()
     rng = np.random.default_rng(3)
     images = rng.random((6, 16, 16, 3)).astype(np.float32)
-    r2 = act.reconstruction_r2(model, images[:3], images[3:], l2=1e-9)
+    r2 = probes.reconstruction_r2(model, images[:3], images[3:], l2=1e-9)
     assert r2["ident"] > 0.999
-    assert act.reconstruction_r2(model, images[:3], images[3:], l2=1e-9, pixel_step=3)["ident"] > 0.999
+    assert probes.reconstruction_r2(model, images[:3], images[3:], l2=1e-9, pixel_step=3)["ident"] > 0.999
     assert r2["pool4"] < 0.5  # random pixels cannot be read back from a 4x4 max-pool
 
 
@@ -255,7 +264,7 @@ def test_edge_correlations_find_the_edge_filters():
     model.get_layer("edges").set_weights([kernel, np.zeros(2, np.float32)])
     rng = np.random.default_rng(4)
     blocks = rng.random((4, 5, 5, 1)).repeat(4, axis=1).repeat(4, axis=2).repeat(3, axis=3).astype(np.float32)
-    corr = act.edge_correlations(model, blocks)
+    corr = probes.edge_correlations(model, blocks)
     assert corr["horizontal edges"][0] > 0.4 and corr["horizontal edges"][0] > corr["vertical edges"][0]
     assert corr["vertical edges"][1] > 0.4 and corr["vertical edges"][1] > corr["horizontal edges"][1]
     # Keras convolutions are cross-correlations: top row minus bottom row fires where it is lighter above
@@ -324,13 +333,58 @@ def test_figures_are_titled_and_refuse_bad_channels(tiny_model, images):
 
     acts = act.get_activations(tiny_model, images[:1])
     fig = plot.plot_layer(acts, "c1", ncols=2)
-    assert fig.axes[0].get_title() == "c1: 10 x 10 x 4 (4 channels, 1 blank for this photo)"
+    assert fig.axes[0].get_title() == "c1: 10 x 10 x 4, 1 of 4 channels blank"
     image = fig.axes[0].images[0].get_array()
     assert not np.isnan(image.compressed()).any()
     fig = plot.plot_channel(acts, "c2", 0)
     assert fig.axes[0].get_title() == "c2, channel 0 (3 x 3)"
-    with pytest.raises(act.ChannelRangeError):
+    with pytest.raises(errors.ChannelRangeError):
         plot.plot_channel(acts, "c2", 99)
-    plot.method_diagram(["c1", "p1", "c2"], act.layer_shapes(acts))
-    plot.plot_sparsity({"c1": {0: 0.2, 1: 0.3}, "p1": {0: 0.2, 1: 0.3}})
+    diagram = plot.method_diagram(["c1", "p1", "c2"], act.layer_shapes(acts))
+    texts = [text.get_text() for text in diagram.axes[0].texts]
+    assert "A_3 = c2" in texts and "S_3 (3, 3, 6)" in texts  # one box per layer, with its shape
+    bars = plot.plot_sparsity({"c1": {0: 0.2, 1: 0.3}, "p1": {0: 0.4, 1: 0.1}}).axes[0].patches
+    assert [round(bar.get_height(), 6) for bar in bars] == [0.2, 0.4, 0.3, 0.1]  # cats' bars, then dogs'
     plt.close("all")
+
+
+# ------------------------------------------------------------------ bad input (issue 11)
+
+
+@pytest.mark.parametrize(
+    ("photo", "match"),
+    [
+        ((np.random.default_rng(0).random((12, 12, 3)) * 255).astype(np.uint8), "divide 0-255 values by 255"),
+        (np.full((1, 12, 12, 3), np.nan, np.float32), "NaN"),
+        (np.full((1, 12, 12, 3), 342.0, np.float32), r"\[0, 1\]"),
+        (np.zeros((0, 12, 12, 3), np.float32), "empty"),
+        (np.zeros((1, 10, 10, 3), np.float32), r"Expected images of shape \(N, 12, 12, 3\)"),
+    ],
+)
+def test_activation_functions_refuse_what_the_model_does_not_take(tiny_model, photo, match):
+    from convlens.errors import InputImageError
+
+    with pytest.raises(InputImageError, match=match):
+        act.get_activations(tiny_model, photo)
+    with pytest.raises(InputImageError, match=match):
+        probes.activation_statistics(tiny_model, photo)
+
+
+def test_batch_size_must_be_a_positive_whole_number(tiny_model, images):
+    from convlens.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match="batch_size must be 1 or more; got 0"):
+        act.get_activations(tiny_model, images, batch_size=0)
+    with pytest.raises(ArgumentTypeError, match="batch_size must be a whole number"):
+        act.get_activations(tiny_model, images, batch_size=2.5)
+
+
+def test_layer_channels_names_the_valid_layers_and_images(tiny_model, images):
+    acts = act.get_activations(tiny_model, images[:2])
+    assert len(act.layer_channels(acts, "c2", index=1)) == 6
+    with pytest.raises(errors.LayerSelectionError, match="'dense'; valid layer names: c1, p1, c2"):
+        act.layer_channels(acts, "dense")
+    with pytest.raises(IndexError, match=r"Image index 5 is out of range: the batch holds images 0\.\.1"):
+        act.layer_channels(acts, "c1", index=5)
+    with pytest.raises(IndexError, match=r"Image index 2 is out of range"):
+        act.channel_map(acts, "c1", 0, index=2)

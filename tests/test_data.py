@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import write_photo
 
-from convlens import data
+from convlens import archive, data, images
 
 
 def test_finder_prefers_environment_variable(tiny_dataset, tmp_path, monkeypatch):
@@ -44,22 +44,22 @@ def test_offline_download_fails_fast_naming_the_variable(tmp_path, monkeypatch):
     start = time.perf_counter()
     with pytest.raises(data.DataNotFoundError, match="CONVLENS_DATA"):
         # A closed port on this machine: the same refusal an offline machine gives.
-        data.download_dataset(url="http://127.0.0.1:9/cats_and_dogs_filtered.zip", cache_dir=tmp_path, timeout=2)
+        archive.download_dataset(url="http://127.0.0.1:9/cats_and_dogs_filtered.zip", cache_dir=tmp_path, timeout=2)
     assert time.perf_counter() - start < 10
     assert not list(tmp_path.glob("*.zip*")), "no partial download may be left behind"
 
 
 def test_download_refuses_wrong_checksum_and_unsafe_archive(tmp_path):
-    archive = tmp_path / "cats_and_dogs_filtered.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
+    zip_path = tmp_path / "cats_and_dogs_filtered.zip"
+    with zipfile.ZipFile(zip_path, "w") as zipped:
         zipped.writestr("../escape.txt", "outside")
     with pytest.raises(data.DataNotFoundError, match="SHA-256"):
-        data.download_dataset(url="unused", cache_dir=tmp_path, sha256="0" * 64)
-    assert not archive.exists()
-    with zipfile.ZipFile(archive, "w") as zipped:
+        archive.download_dataset(url="unused", cache_dir=tmp_path, sha256="0" * 64)
+    assert not zip_path.exists()
+    with zipfile.ZipFile(zip_path, "w") as zipped:
         zipped.writestr("../escape.txt", "outside")
     with pytest.raises(data.DataNotFoundError, match="escapes"):
-        data.safe_extract(archive, tmp_path / "target")
+        archive.safe_extract(zip_path, tmp_path / "target")
     assert not (tmp_path / "escape.txt").exists()
 
 
@@ -88,44 +88,44 @@ def test_load_image_converts_grayscale_rgba_and_odd_sizes(tmp_path):
     gray = write_photo(tmp_path / "gray.png", 1, size=(37, 91), mode="L", fmt="PNG")
     rgba = write_photo(tmp_path / "rgba.png", 2, size=(300, 200), mode="RGBA", fmt="PNG")
     for path in (gray, rgba):
-        batch = data.load_image(path)
+        batch = images.load_image(path)
         assert batch.shape == (1, 150, 150, 3) and batch.dtype == np.float32
         assert 0.0 <= batch.min() and batch.max() <= 1.0
-    gray_batch = data.load_image(gray)
+    gray_batch = images.load_image(gray)
     assert np.allclose(gray_batch[..., 0], gray_batch[..., 1]), "grey stays grey in all three channels"
 
 
 def test_load_image_transparent_pixels_become_white():
     rgba = np.zeros((10, 10, 4), dtype=np.uint8)  # fully transparent black
-    batch = data.load_image(rgba)
+    batch = images.load_image(rgba)
     assert np.allclose(batch, 1.0)
 
 
 def test_load_image_arrays_and_their_errors():
-    assert data.load_image(np.full((20, 30), 255, np.uint8)).shape == (1, 150, 150, 3)
-    assert data.load_image(np.zeros((1, 150, 150, 3), np.float32)).shape == (1, 150, 150, 3)
-    with pytest.raises(data.ImageLoadError, match="divide"):
-        data.load_image(np.full((10, 10, 3), 200.0))
-    with pytest.raises(data.ImageLoadError, match="shape"):
-        data.load_image(np.zeros((10, 10, 2)))
-    with pytest.raises(data.ImageLoadError, match="batch of 2"):
-        data.load_image(np.zeros((2, 10, 10, 3)))
+    assert images.load_image(np.full((20, 30), 255, np.uint8)).shape == (1, 150, 150, 3)
+    assert images.load_image(np.zeros((1, 150, 150, 3), np.float32)).shape == (1, 150, 150, 3)
+    with pytest.raises(images.ImageLoadError, match="divide"):
+        images.load_image(np.full((10, 10, 3), 200.0))
+    with pytest.raises(images.ImageLoadError, match="shape"):
+        images.load_image(np.zeros((10, 10, 2)))
+    with pytest.raises(images.ImageLoadError, match="batch of 2"):
+        images.load_image(np.zeros((2, 10, 10, 3)))
 
 
 def test_load_image_rejects_non_images(tmp_path):
     text = tmp_path / "cat.jpg"
     text.write_text("meow")
-    with pytest.raises(data.ImageLoadError, match="not a readable image"):
-        data.load_image(text)
-    with pytest.raises(data.ImageLoadError, match="No such image file"):
-        data.load_image(tmp_path / "missing.jpg")
+    with pytest.raises(images.ImageLoadError, match="not a readable image"):
+        images.load_image(text)
+    with pytest.raises(images.ImageLoadError, match="No such image file"):
+        images.load_image(tmp_path / "missing.jpg")
 
 
 def test_load_image_refuses_huge_images(tmp_path, monkeypatch):
     path = write_photo(tmp_path / "big.png", 3, size=(400, 300), fmt="PNG")
-    monkeypatch.setattr(data, "MAX_IMAGE_PIXELS", 100_000)
-    with pytest.raises(data.ImageLoadError, match="shrink it"):
-        data.load_image(path)
+    monkeypatch.setattr(images, "MAX_IMAGE_PIXELS", 100_000)
+    with pytest.raises(images.ImageLoadError, match="shrink it"):
+        images.load_image(path)
 
 
 def test_real_photos_counts(real_data_dir):
@@ -142,3 +142,122 @@ def test_load_split_arrays_matches_pipeline(tiny_dataset):
     assert [Path(p).name for p in paths][:1] == ["cat.0.jpg"]
 
 
+
+
+# Image input hardening (issue 11, items 7, 8 and 11): each of these failed before.
+
+
+def gradient16(height=32, width=48) -> np.ndarray:
+    return np.linspace(0, 65535, height * width).reshape(height, width).astype(np.uint16)
+
+
+def test_16_bit_png_files_and_pil_modes_are_scaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    pixels = gradient16()
+    Image.fromarray(pixels).save(tmp_path / "deep.png")
+    expected = (pixels >> 8).astype(np.float32) / 255.0  # the decoder keeps the top 8 bits
+    loaded = images.load_image(tmp_path / "deep.png", target_size=pixels.shape)[0]
+    assert np.allclose(loaded[..., 0], expected) and np.allclose(loaded[..., 2], expected)
+    from_pil = images.load_image(Image.open(tmp_path / "deep.png"), target_size=pixels.shape)[0]
+    assert Image.open(tmp_path / "deep.png").mode == "I;16"
+    assert np.allclose(from_pil[..., 1], pixels / 65535.0, atol=1e-6)
+    floats = Image.fromarray((pixels / 65535.0).astype(np.float32), mode="F")
+    assert np.allclose(images.load_image(floats, target_size=pixels.shape)[0, ..., 0], pixels / 65535.0, atol=1e-6)
+    with pytest.raises(images.ImageLoadError, match="divide"):
+        images.load_image(Image.fromarray(pixels.astype(np.float32) / 257.0, mode="F"))  # 0-255 floats
+    with pytest.raises(images.ImageLoadError, match="0..255"):
+        images.load_image(Image.fromarray(pixels.astype(np.int32) * 8))  # mode I, out of range
+
+
+def test_integer_arrays_by_dtype_and_masks_refused():
+    pixels = gradient16()
+    assert np.allclose(images.load_image(pixels, target_size=pixels.shape)[0, ..., 0], pixels / 65535.0, atol=1e-6)
+    mask = np.zeros((20, 20), np.uint8)
+    mask[5:15, 5:15] = 1
+    for dtype in (np.uint8, np.int64, np.uint16):
+        with pytest.raises(images.ImageLoadError, match="only 0s and 1s.*astype\\(bool\\)"):
+            images.load_image(mask.astype(dtype))
+    white_square = images.load_image(mask.astype(bool), target_size=(20, 20))[0]
+    assert white_square[10, 10, 0] == 1.0 and white_square[0, 0, 0] == 0.0
+    assert images.load_image(np.zeros((20, 20), np.uint8)).max() == 0.0, "all black is the same on every scale"
+    with pytest.raises(images.ImageLoadError, match="0..255"):
+        images.load_image(np.full((4, 4), 300, np.int32))
+
+
+def test_a_tiff_named_jpg_is_skipped_at_listing_and_refused_clearly(tiny_dataset):
+    from PIL import Image
+
+    tiff = write_photo(tiny_dataset / "train" / "dogs" / "dog.9.jpg", seed=9, fmt="TIFF")
+    assert Image.open(tiff).format == "TIFF"  # PIL reads it; the pipeline's decoder does not
+    with pytest.warns(UserWarning, match="dog.9.jpg: not a readable image"):
+        paths, _ = data.labelled_files("train", tiny_dataset)
+    assert tiff not in paths
+    with pytest.warns(UserWarning, match="dog.9.jpg"):
+        batches = list(data.make_dataset("train", batch_size=8, data_dir=tiny_dataset))
+    assert sum(len(y) for _, y in batches) == 6, "training never reaches the TIFF"
+    with pytest.raises(images.ImageLoadError, match="dog.9.jpg is not a readable image.*PIL.Image.open"):
+        images.load_image(tiff)
+    assert images.load_image(Image.open(tiff)).shape == (1, 150, 150, 3)  # PIL's decoder, asked for by name
+    assert data.count_images(tiny_dataset)["train"] == {"cats": 3, "dogs": 3}
+
+
+def test_the_same_photo_gives_the_same_input_from_load_image_and_the_pipeline(tiny_dataset):
+    from PIL import Image
+
+    folder = tiny_dataset / "validation" / "cats"
+    write_photo(folder / "cat.3.png", 3, size=(37, 91), mode="L", fmt="PNG")
+    write_photo(folder / "cat.4.png", 4, size=(300, 200), mode="RGBA", fmt="PNG")
+    arrays, labels, paths = data.load_split_arrays("validation", data_dir=tiny_dataset)
+    pipeline = np.concatenate([x.numpy() for x, _ in data.make_dataset("validation", 4, data_dir=tiny_dataset)])
+    assert len(paths) == 8 and np.array_equal(arrays, pipeline)
+    for path, image in zip(paths, arrays, strict=True):
+        assert np.array_equal(images.load_image(path)[0], image), path.name
+    rgba = np.asarray(Image.open(folder / "cat.4.png"))
+    assert rgba[..., 3].min() < 255, "the RGBA photo has transparency, composited over white both ways"
+
+
+def test_bytes_and_file_objects_are_decoded_like_paths(tiny_dataset):
+    path = tiny_dataset / "test" / "dogs" / "dog.2.jpg"
+    expected = images.load_image(path)
+    assert np.array_equal(images.load_image(path.read_bytes()), expected)
+    with open(path, "rb") as stream:
+        assert np.array_equal(images.load_image(stream), expected)
+    with open(path, encoding="latin-1") as stream, pytest.raises(images.ImageLoadError, match="'rb'"):
+        images.load_image(stream)
+    with pytest.raises(images.ImageLoadError, match="the bytes given is not a readable image"):
+        images.load_image(b"/not/a/path.jpg")
+
+
+def test_a_split_with_folders_but_no_photos_is_a_clear_error(tmp_path):
+    root = tmp_path / "empty"
+    for split in ("train", "validation"):
+        for name in data.CLASS_NAMES:
+            (root / split / name).mkdir(parents=True)
+    (root / "train" / "cats" / "broken.jpg").write_bytes(b"")
+    assert data.count_images(root) == {"train": {"cats": 0, "dogs": 0}, "validation": {"cats": 0, "dogs": 0}}
+    with pytest.warns(UserWarning), pytest.raises(data.DataNotFoundError, match="No readable photos in train"):
+        data.make_dataset("train", data_dir=root)
+    with pytest.raises(data.DataNotFoundError, match="No readable photos in validation"):
+        data.load_split_arrays("validation", data_dir=root)
+
+
+def test_empty_and_odd_arguments_give_clear_errors(tiny_dataset):
+    for batch_size in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1"):
+            data.make_dataset("train", batch_size=batch_size, data_dir=tiny_dataset)
+    with pytest.raises(ValueError, match="limit_per_class must be a whole number of at least 1"):
+        data.load_split_arrays("train", limit_per_class=-1, data_dir=tiny_dataset)
+    with pytest.raises(ValueError, match="per_class must be a whole number of at least 0"):
+        data.sample_files("train", -2, data_dir=tiny_dataset)
+    assert [p.name for p in data.sample_files("train", 1, data_dir=tiny_dataset)] == ["cat.0.jpg", "dog.0.jpg"]
+    photo = tiny_dataset / "train" / "cats" / "cat.0.jpg"
+    for size in ((0, 150), (150,), 150, (-1, 5), (1.5, 2)):
+        with pytest.raises(images.ImageLoadError, match="target_size"):
+            images.load_image(photo, target_size=size)
+    assert images.load_image(photo, target_size=(1, 1)).shape == (1, 1, 1, 3)
+    for empty in (np.zeros((0, 150, 150, 3)), np.zeros((0, 0)), np.zeros((10, 0, 3), np.uint8)):
+        with pytest.raises(images.ImageLoadError, match="empty"):
+            images.load_image(empty)
+    with pytest.raises(images.ImageLoadError, match="non-empty batch"):
+        images.resize_batch(np.zeros((0, 20, 20, 3), np.float32))

@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from convlens import filters
+from convlens import adapters, checks, core, filters
 
 SIZE = 32
 
@@ -99,10 +99,10 @@ def test_scaled_input_feeds_the_same_layers_scaled_values():
     keras.utils.set_random_seed(2)
     inputs = keras.Input(shape=(None, None, 3))
     pixels = keras.Model(inputs, layers.Conv2D(4, 3, activation="relu", name="conv")(inputs), name="pixels")
-    wrapped = filters.scaled_input(pixels, scale=255.0, size=SIZE)
+    wrapped = adapters.scaled_input(pixels, scale=255.0, size=SIZE)
     x = filters.start_image(0, 0, SIZE)[None]
     np.testing.assert_allclose(wrapped(x).numpy(), pixels(x * 255.0).numpy(), rtol=1e-5, atol=1e-4)
-    assert filters.pattern_layer_names(wrapped) == ["conv"]
+    assert core.conv_and_pooling_layer_names(wrapped) == ["conv"]
     assert wrapped.get_layer("conv") is pixels.get_layer("conv")
     raw = filters.filter_patterns(wrapped, "conv", [0, 1], steps=3, size=SIZE, deprocess=False)  # its own graph
     assert raw.shape == (2, SIZE, SIZE, 3) and np.abs(raw - filters.start_image(0, 0, SIZE)).max() > 0
@@ -138,12 +138,10 @@ def test_pattern_excites_its_filter_far_more_than_noise_and_more_than_the_others
     assert len(live) >= count // 2
     raw = filters.filter_patterns(tiny_model, layer, live, steps=40, size=SIZE, deprocess=False)
     own = filters.mean_filter_activations(tiny_model, layer, raw, live)
-    everything = filters.mean_filter_activations(tiny_model, layer, raw)  # (N, filters)
-    assert everything.shape == (len(live), count)
-    np.testing.assert_allclose(own, everything[np.arange(len(live)), live], rtol=1e-4, atol=1e-6)
+    check = checks.own_filter_check(tiny_model, layer, raw, live)
+    np.testing.assert_allclose(own, check.own, rtol=1e-4, atol=1e-6)
     assert np.all(own > 3 * start_acts[live])
-    others = (everything.sum(axis=1) - own) / (count - 1)
-    assert np.all(own > others)
+    assert np.all(check.passes) and np.all(check.own > check.others)
 
 
 def test_regularized_ascent_also_climbs_and_is_smoother(tiny_model):
@@ -155,11 +153,7 @@ def test_regularized_ascent_also_climbs_and_is_smoother(tiny_model):
     after = filters.mean_filter_activations(tiny_model, "c2", smooth, live)
     assert np.all(after > 1.5 * before) and after.mean() > 2 * before.mean()
 
-    def roughness(images):  # mean squared difference of neighbouring pixels, relative to the variance
-        d = np.diff(images, axis=2)
-        return (d**2).mean() / images.var()
-
-    assert roughness(smooth) < roughness(naive)
+    assert np.all(checks.roughness(smooth) < checks.roughness(naive))
 
 
 def test_pre_activation_objective_gives_a_silent_filter_a_gradient():
@@ -203,13 +197,13 @@ def test_auto_objective_keeps_the_lecture_loss_for_filters_that_fire(tiny_model)
 
 
 def test_errors_name_the_problem_and_the_fix(tiny_model):
-    with pytest.raises(ValueError, match=r"no layer named 'conv9'.*c1, p1, c2, p2"):
+    with pytest.raises(ValueError, match=r"No layer named 'conv9'.*c1, p1, c2, p2"):
         filters.filter_pattern(tiny_model, "conv9", 0)
-    with pytest.raises(ValueError, match=r"'out' is a Dense.*choose one of: c1, p1, c2, p2"):
+    with pytest.raises(ValueError, match=r"'out' \(Dense.*not a convolution or pooling.*choose one of: c1, p1, c2, p2"):
         filters.filter_pattern(tiny_model, "out", 0)
-    with pytest.raises(ValueError, match="'flat' is a Flatten"):
+    with pytest.raises(ValueError, match=r"'flat' \(Flatten"):
         filters.filter_patterns(tiny_model, "flat", [0])
-    with pytest.raises(IndexError, match=r"Filter index 8 is out of range for layer 'c2', which has 8 filters"):
+    with pytest.raises(IndexError, match=r"Filter 8 is out of range for layer 'c2', which has 8 filters: .* 0\.\.7"):
         filters.filter_patterns(tiny_model, "c2", [0, 8])
     with pytest.raises(IndexError, match="-1"):
         filters.filter_pattern(tiny_model, "c2", -1)
@@ -231,13 +225,15 @@ def test_plots_are_titled_and_the_pager_embeds_jpeg_images(tiny_model):
     patterns = filters.filter_patterns(tiny_model, "c1", range(4), steps=2, size=SIZE)
     fig = plot.pattern_grid(patterns, "c1", range(4))
     assert fig._suptitle.get_text().startswith("Filter patterns of c1")
-    assert [ax.get_title() for ax in fig.axes[:2]] == ["c1 #0", "c1 #1"]
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["#0", "#1"]
     marked = plot.pattern_grid(patterns, "c1", range(4), silent=[False, True, False, False])
-    assert marked.axes[1].get_title() == "c1 #1 (silent)" and marked.axes[0].get_title() == "c1 #0"
+    assert marked.axes[1].get_title() == "#1*" and marked.axes[0].get_title() == "#0"
+    assert marked._suptitle.get_text().endswith("\n* silent")
     fig2 = plot.compare_patterns({"naive": patterns[:2], "regularized": patterns[2:]}, [0, 1], "naive vs regularized")
     assert fig2.axes[0].get_ylabel() == "naive" and fig2.axes[2].get_ylabel() == "regularized"
     fig3 = plot.compare_pattern_grids({"conv": patterns, "pool": patterns}, range(4), "conv vs pool", ncols=2)
-    assert sum(ax.get_title() == "#3" for ax in fig3.axes) == 2
+    assert sum(ax.get_title() == "#3" for ax in fig3.axes) == 1  # one title per filter, above its sets
+    assert [ax.get_ylabel() for ax in fig3.axes if ax.get_ylabel()] == ["conv", "pool"] * 2  # interleaved rows
     with pytest.raises(ValueError, match="one index per pattern"):
         plot.pattern_grid(patterns, "c1", range(3))
     plt.close("all")
@@ -259,5 +255,72 @@ def test_explorer_computes_a_pattern_on_click(tiny_model):
     button.click()
     assert progress.value == 3 and image.value[:4] == b"\x89PNG"
     assert "c1, filter 0" in status.value
-    with pytest.raises(ValueError, match="no layer named"):
+    with pytest.raises(ValueError, match="No layer named"):
         widgets.pattern_explorer(tiny_model, ["nope"])
+
+
+# ------------------------------------------------------------------ settings are arguments (issue 14.3)
+
+
+def test_changing_the_step_size_after_a_first_call_changes_the_result(tiny_model):
+    (live,) = live_filters(tiny_model, "c2", 1)
+    lecture = filters.filter_patterns(tiny_model, "c2", [live], steps=5, size=SIZE, deprocess=False)
+    doubled = filters.filter_patterns(tiny_model, "c2", [live], steps=5, size=SIZE, deprocess=False,
+                                      step_size=2 * filters.STEP_SIZE)
+    assert np.abs(doubled - lecture).max() > filters.STEP_SIZE
+    reference = filters.reference_filter_pattern(tiny_model, "c2", live, steps=5, size=SIZE,
+                                                 step_size=2 * filters.STEP_SIZE)
+    np.testing.assert_allclose(doubled[0], reference, atol=1e-5)
+    again = filters.filter_patterns(tiny_model, "c2", [live], steps=5, size=SIZE, deprocess=False)
+    np.testing.assert_array_equal(again, lecture)  # the lecture's function is still cached under its own key
+
+
+def test_jitter_blur_and_epsilon_are_arguments_too(tiny_model):
+    live = live_filters(tiny_model, "c2", 2)
+    kwargs = {"steps": 8, "size": SIZE, "deprocess": False, "regularized": True}
+    base = filters.filter_patterns(tiny_model, "c2", live, **kwargs)
+    for change in ({"jitter_pixels": 0}, {"blur_sigma": 2.0}, {"blur_every": 1}, {"gradient_epsilon": 10.0}):
+        assert np.abs(filters.filter_patterns(tiny_model, "c2", live, **kwargs, **change) - base).max() > 1e-4, change
+    np.testing.assert_array_equal(filters.filter_patterns(tiny_model, "c2", live, **kwargs), base)
+    with pytest.raises(ValueError, match="step_size must be a finite number above 0"):
+        filters.filter_patterns(tiny_model, "c2", live, step_size=0.0)
+    with pytest.raises(ValueError, match="blur_every must be 1 or more"):
+        filters.filter_patterns(tiny_model, "c2", live, regularized=True, blur_every=0)
+
+
+# ------------------------------------------------------------------ bad input (issue 11)
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 7])
+def test_too_small_sizes_name_size_and_the_smallest_valid_one(tiny_model, size):
+    with pytest.raises(ValueError, match=rf"size={size} is too small for layer 'c2'.*Use size 8 or more"
+                       if size else "size must be from 1 to 1024"):
+        filters.filter_patterns(tiny_model, "c2", [0], steps=1, size=size)
+    assert filters.filter_patterns(tiny_model, "c2", [0], steps=1, size=8).shape == (1, 8, 8, 3)
+
+
+def test_huge_sizes_are_refused_before_any_memory_is_used(tiny_model):
+    with pytest.raises(ValueError, match="size must be from 1 to 1024 pixels .*got 10000"):
+        filters.filter_patterns(tiny_model, "c2", [0], size=10000)
+    with pytest.raises(ValueError, match="too small for layer 'p2'.*Use size 10 or more"):
+        filters.mean_filter_activations(tiny_model, "p2", np.zeros((1, 9, 9, 3), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"steps": 2.5}, TypeError, "steps must be a whole number"),
+        ({"steps": -1}, ValueError, "steps must be 0 or more"),
+        ({"batch_size": 0}, ValueError, "batch_size must be 1 or more"),
+        ({"seed": 0.5}, TypeError, "seed must be a whole number"),
+        ({"size": 20.0}, TypeError, "size must be a whole number"),
+        ({"start": np.zeros((2, SIZE, SIZE, 3), np.float32)}, ValueError, "start must be a batch of 1 square images"),
+        ({"start": np.full((1, SIZE, SIZE, 3), np.nan, np.float32)}, ValueError, "NaN"),
+    ],
+)
+def test_odd_arguments_get_clear_errors(tiny_model, kwargs, error, match):
+    from convlens.errors import ConvlensError
+
+    with pytest.raises(error, match=match) as info:
+        filters.filter_patterns(tiny_model, "c2", [0], **kwargs)
+    assert isinstance(info.value, ConvlensError)

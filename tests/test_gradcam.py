@@ -1,4 +1,5 @@
-"""convlens.gradcam: known-answer heatmaps, class handling, batching, errors, and the checks.
+"""convlens.gradcam: known-answer heatmaps, class handling, batching, errors; the ImageNet adapter
+(convlens.adapters) and the heatmap checks (convlens.checks).
 
 Every model here is tiny and hand-built (32 x 32 inputs), so the file runs in seconds.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlens import gradcam
+from convlens import adapters, checks, gradcam
 
 SIZE = 32
 
@@ -181,7 +182,7 @@ def test_clear_errors():
     model = masked_model()
     with pytest.raises(ValueError, match=r"not a convolution layer.*conv_a, conv_b"):
         gradcam.grad_cam(model, random_photos(1), layer="hidden")
-    with pytest.raises(ValueError, match=r"no layer named 'conv_9'.*conv_a, conv_b"):
+    with pytest.raises(ValueError, match=r"No layer named 'conv_9'.*conv_a, conv_b"):
         gradcam.grad_cam(model, random_photos(1), layer="conv_9")
     with pytest.raises(ValueError, match="class_index must be 0"):
         gradcam.grad_cam(model, random_photos(1), class_index=2)
@@ -205,18 +206,18 @@ def test_imagenet_wrapper_derives_cat_vs_dog_from_class_sets():
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(1000, activation="softmax", name="predictions")(x)
     classifier = keras.Model(inputs, outputs, name="fake_imagenet")
-    wrapped = gradcam.imagenet_cats_vs_dogs(classifier)
+    wrapped = adapters.imagenet_cats_vs_dogs(classifier)
     photos = np.random.default_rng(0).random((3, 150, 150, 3), dtype=np.float32)
     p_dog = gradcam.predict_dog(wrapped, photos)
     resized = keras.layers.Resizing(48, 48)(photos).numpy()
     probs = classifier.predict(resized[..., ::-1] * 255.0 - np.array([103.939, 116.779, 123.68]), verbose=0)
-    dog = probs[:, list(gradcam.DOG_CLASSES)].sum(1)
-    cat = probs[:, list(gradcam.CAT_CLASSES)].sum(1)
+    dog = probs[:, list(adapters.DOG_CLASSES)].sum(1)
+    cat = probs[:, list(adapters.CAT_CLASSES)].sum(1)
     np.testing.assert_allclose(p_dog, dog / (dog + cat), rtol=1e-4)
     assert gradcam.last_conv_layer(wrapped) == "block5_conv3"
     maps = gradcam.grad_cam(wrapped, photos)
     assert maps.shape == (3, 46, 46) and np.all(np.isfinite(maps))
-    assert len(gradcam.DOG_CLASSES) == 118 and gradcam.CAT_CLASSES == (281, 282, 283, 284, 285)
+    assert len(adapters.DOG_CLASSES) == 118 and adapters.CAT_CLASSES == (281, 282, 283, 284, 285)
 
 
 def test_best_and_worst_sorted_by_confidence():
@@ -232,20 +233,20 @@ def test_best_and_worst_sorted_by_confidence():
 def test_rank_correlation():
     rng = np.random.default_rng(0)
     maps = rng.random((3, 5, 5))
-    np.testing.assert_allclose(gradcam.rank_correlation(maps, maps), 1.0)
-    np.testing.assert_allclose(gradcam.rank_correlation(maps, 1.0 - maps), -1.0)
-    values = gradcam.rank_correlation(maps, np.concatenate([maps[:2] ** 3, np.zeros((1, 5, 5))]))
+    np.testing.assert_allclose(checks.rank_correlation(maps, maps), 1.0)
+    np.testing.assert_allclose(checks.rank_correlation(maps, 1.0 - maps), -1.0)
+    values = checks.rank_correlation(maps, np.concatenate([maps[:2] ** 3, np.zeros((1, 5, 5))]))
     np.testing.assert_allclose(values[:2], 1.0)
     assert np.isnan(values[2])
-    independent = gradcam.rank_correlation(rng.random((200, 8, 8)), rng.random((200, 8, 8)))
+    independent = checks.rank_correlation(rng.random((200, 8, 8)), rng.random((200, 8, 8)))
     assert abs(np.mean(independent)) < 0.05
 
 
 def test_randomized_copy_has_same_architecture_and_new_weights(masked):
-    copy = gradcam.randomized_copy(masked, seed=1)
+    copy = checks.randomized_copy(masked, seed=1)
     assert [layer.name for layer in copy.layers[1:]] == [layer.name for layer in masked.layers[1:]]
     assert not np.allclose(copy.get_layer("conv_b").get_weights()[0], masked.get_layer("conv_b").get_weights()[0])
-    again = gradcam.randomized_copy(masked, seed=1)
+    again = checks.randomized_copy(masked, seed=1)
     np.testing.assert_array_equal(again.get_layer("conv_b").get_weights()[0], copy.get_layer("conv_b").get_weights()[0])
 
 
@@ -255,27 +256,27 @@ def test_deletion_by_heatmap_beats_random_order():
     photos[1, 20:30, 20:30, 1] = 0.0  # second photo: red square only
     heat = gradcam.grad_cam(model, photos, class_index=1)
     fractions = np.linspace(0, 1, 11)
-    guided = gradcam.deletion_curve(model, photos, heat, class_index=1, fractions=fractions)
-    random = gradcam.deletion_curve(model, photos, gradcam.random_heatmaps(2, heat.shape[1:], seed=0), 1, fractions)
+    guided = checks.deletion_curve(model, photos, heat, class_index=1, fractions=fractions)
+    random = checks.deletion_curve(model, photos, checks.random_heatmaps(2, heat.shape[1:], seed=0), 1, fractions)
     assert guided[0] == pytest.approx(random[0]) and guided[-1] == pytest.approx(random[-1])
     assert guided[1] < random[1] - 0.1  # the red squares (6% of the pixels) go first
-    assert gradcam.curve_area(fractions, guided) < gradcam.curve_area(fractions, random)
-    pixelwise = gradcam.deletion_curve(model, photos, None, class_index=1, fractions=fractions, seed=0)
-    assert gradcam.curve_area(fractions, guided) < gradcam.curve_area(fractions, pixelwise)
-    assert gradcam.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
-    assert gradcam.random_heatmaps(3, (4, 5), seed=2).shape == (3, 4, 5)
-    rows = gradcam.deletion_curve(model, photos, heat, class_index=1, fractions=fractions, per_photo=True)
+    assert checks.curve_area(fractions, guided) < checks.curve_area(fractions, random)
+    pixelwise = checks.deletion_curve(model, photos, None, class_index=1, fractions=fractions, seed=0)
+    assert checks.curve_area(fractions, guided) < checks.curve_area(fractions, pixelwise)
+    assert checks.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
+    assert checks.random_heatmaps(3, (4, 5), seed=2).shape == (3, 4, 5)
+    rows = checks.deletion_curve(model, photos, heat, class_index=1, fractions=fractions, per_photo=True)
     assert rows.shape == (2, 11)
     np.testing.assert_allclose(rows.mean(axis=0), guided)
-    np.testing.assert_allclose(gradcam.curve_area(fractions, rows).mean(), gradcam.curve_area(fractions, guided))
+    np.testing.assert_allclose(checks.curve_area(fractions, rows).mean(), checks.curve_area(fractions, guided))
     with pytest.raises(ValueError, match="0 \\(cat\\) or 1 \\(dog\\)"):
-        gradcam.deletion_curve(model, photos, heat, class_index=None)
+        checks.deletion_curve(model, photos, heat, class_index=None)
 
 
 def test_paired_sign_test():
-    wins, trials, p = gradcam.paired_sign_test(np.zeros(10), np.ones(10))
+    wins, trials, p = checks.paired_sign_test(np.zeros(10), np.ones(10))
     assert (wins, trials) == (10, 10) and p == pytest.approx(0.5**10)
-    wins, trials, p = gradcam.paired_sign_test(np.array([0, 1, 2, 2.0]), np.array([1, 0, 3, 2.0]))
+    wins, trials, p = checks.paired_sign_test(np.array([0, 1, 2, 2.0]), np.array([1, 0, 3, 2.0]))
     assert (wins, trials) == (2, 3) and p == pytest.approx(0.5)
 
 
@@ -307,3 +308,68 @@ def test_overlay_pager_embeds_one_image_per_photo():
     maps = np.random.default_rng(1).random((3, 4, 4), dtype=np.float32)
     html = widgets.overlay_pager({"best": (photos, maps, ["x", "y", "z"]), "worst": (photos[:1], maps[:1], ["w"])}).data
     assert html.count("<img") == 4 and "data:image/jpeg;base64," in html and ">worst<" in html
+
+
+# --------------------------------------------------------------------------- bad input (issue 11)
+
+
+@pytest.mark.parametrize(
+    ("photos", "match"),
+    [
+        ((random_photos(1) * 255).astype(np.uint8), "uint8 integers.*divide 0-255 values by 255"),
+        (np.full((1, SIZE, SIZE, 3), np.nan, np.float32), "NaN"),
+        (random_photos(1) * 255.0, r"must lie in \[0, 1\]"),
+        (np.zeros((0, SIZE, SIZE, 3), np.float32), "empty"),
+    ],
+)
+def test_photos_outside_the_models_input_are_refused(masked, photos, match):
+    from convlens.errors import InputImageError
+
+    for explain in (gradcam.grad_cam, gradcam.grad_cam_details, gradcam.predict_dog):
+        with pytest.raises(InputImageError, match=match):
+            explain(masked, photos)
+
+
+@pytest.mark.parametrize("class_index", [0.5, 1.7, [0.0, 1.0], "dog"])
+def test_class_index_must_be_a_whole_zero_or_one(masked, class_index):
+    with pytest.raises(TypeError, match=r"class_index must be 0 \(cat\), 1 \(dog\), None"):
+        gradcam.grad_cam(masked, random_photos(2), class_index=class_index)
+
+
+def test_class_index_count_and_batch_size_are_checked(masked):
+    with pytest.raises(ValueError, match=r"class_index.*\(2 photos, 3 class indices\)"):
+        gradcam.grad_cam(masked, random_photos(2), class_index=[0, 1, 1])
+    with pytest.raises(ValueError, match="batch_size must be 1 or more"):
+        gradcam.grad_cam(masked, random_photos(2), batch_size=0)
+    np.testing.assert_array_equal(
+        gradcam.grad_cam(masked, random_photos(2), class_index=np.array([True, False])),
+        gradcam.grad_cam(masked, random_photos(2), class_index=[1, 0]),
+    )
+
+
+def test_randomized_copy_leaves_the_global_random_generators_alone(masked):
+    import random
+
+    import keras
+
+    def draws():
+        return random.random(), float(np.random.random())  # noqa: NPY002 - the global generator, on purpose
+
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002
+    expected = draws()
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002
+    copy = checks.randomized_copy(masked, seed=1)
+    assert draws() == expected  # neither reseeded nor advanced
+    keras.utils.set_random_seed(1)  # the former way: the copy's weights are unchanged
+    former = keras.models.clone_model(masked)
+    for new, old in zip(copy.weights, former.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(new), np.asarray(old))
+
+
+def test_deletion_fill_must_be_a_pixel_value():
+    model = colour_model()
+    photos = np.stack([red_and_green_photo()])
+    with pytest.raises(ValueError, match=r"fill must be a pixel value in \[0, 1\]"):
+        checks.deletion_curve(model, photos, None, class_index=1, fill=255.0)

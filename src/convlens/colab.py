@@ -1,12 +1,16 @@
-"""Making a notebook of the book run in Google Colab, from its first cell.
+"""Making a notebook of the book run outside the repository: in Colab, or downloaded into a local Jupyter.
 
 The first code cell of every chapter (:data:`FIRST_CELL`) installs ``convlens`` from the
-repository when it is missing, then calls :func:`setup_colab`. Outside Colab that call does
-nothing at all (no network, no environment change, no output), so the stored outputs and the
-nbval comparison are the same everywhere. Inside Colab it fetches the committed trained
-weights (``data/models/{baseline,dataaug}.weights.h5`` and their ``.json`` records) from the
-repository's raw files into a cache folder and points ``$CONVLENS_MODELS`` at it. The photos
-need nothing here: :func:`convlens.data.find_data_dir` downloads the public archive itself.
+repository when it is missing, then calls :func:`setup_colab`. Inside a clone of the repository
+(its committed ``data/models`` found) that call does nothing at all (no network, no environment
+change, no output), so the stored outputs and the nbval comparison are the same everywhere.
+Anywhere else (Colab, or a chapter's ``.ipynb`` downloaded from the book and opened in a local
+Jupyter) it fetches the committed trained weights (``data/models/VARIANT.weights.h5`` and their
+``.json`` records, for every variant of :data:`convlens.models.VARIANTS`) from the repository's raw
+files into a user cache, through the one checked downloader (:mod:`convlens.download`), and
+points ``$CONVLENS_MODELS`` at it. A ``$CONVLENS_MODELS`` that the user set is never replaced.
+The photos need nothing here: :func:`convlens.data.find_data_dir` downloads the public archive
+itself.
 
 The repository URL is defined here, once; ``_config.yml`` repeats it for Jupyter Book and a
 unit test checks that the two agree.
@@ -14,15 +18,34 @@ unit test checks that the two agree.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sys
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+
+from . import download as downloads
+from . import models, paths
+from .errors import ConvlensError
+
+__all__ = [
+    "BRANCH",
+    "DOWNLOAD_DEADLINE_S",
+    "DOWNLOAD_TIMEOUT_S",
+    "FIRST_CELL",
+    "INSTALL_SPEC",
+    "MODELS_ENV_VAR",
+    "MODEL_FILES",
+    "REPOSITORY_URL",
+    "ColabSetupError",
+    "default_cache_dir",
+    "fetch_trained_weights",
+    "how_to_get_weights",
+    "in_colab",
+    "local_models_dir",
+    "raw_base_url",
+    "setup_colab",
+]
 
 REPOSITORY_URL = "https://github.com/seeing-what-convnets-learn/convlens"
 """The book's GitHub repository: the only place this URL is written in the package."""
@@ -34,7 +57,7 @@ INSTALL_SPEC = f"convlens @ git+{REPOSITORY_URL}"
 """What the first cell of a notebook gives ``%pip install`` when ``convlens`` is missing."""
 
 FIRST_CELL = f"""\
-# In Colab this installs convlens and the trained weights; elsewhere it does nothing.
+# Outside a clone of the repository this installs convlens and fetches the weights.
 try:
     import convlens  # noqa: F401
 except ImportError:
@@ -45,22 +68,22 @@ setup_colab()"""
 """The exact first code cell of every notebook of the book (checked by the unit tests)."""
 
 MODEL_FILES: tuple[str, ...] = tuple(
-    f"{variant}{suffix}" for variant in ("baseline", "dataaug") for suffix in (".weights.h5", ".json")
+    f"{variant}{suffix}" for variant in models.VARIANTS for suffix in (".weights.h5", ".json")
 )
-"""The files of ``data/models`` that a Colab runtime needs."""
+"""The files of ``data/models`` that a notebook run outside the repository needs."""
 
-MODELS_ENV_VAR = "CONVLENS_MODELS"
+MODELS_ENV_VAR = models.MODELS_ENV_VAR
 """Read by :func:`convlens.models.models_dir`."""
 
-DOWNLOAD_TIMEOUT_S = 60.0
-"""Seconds without an answer before a download is given up."""
+DOWNLOAD_TIMEOUT_S = 30.0
+"""Seconds without an answer (or between two reads) before a download is given up."""
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_LFS_POINTER = b"version https://git-lfs"
+DOWNLOAD_DEADLINE_S = 600.0
+"""Seconds for the whole download of one file (about 14 MB for the weights)."""
 
 
-class ColabSetupError(RuntimeError):
-    """A file fetched for Colab is missing or is not what it should be."""
+class ColabSetupError(ConvlensError, RuntimeError):
+    """The trained weights could not be fetched for a notebook run outside the repository."""
 
 
 def in_colab() -> bool:
@@ -78,40 +101,26 @@ def raw_base_url(repository_url: str = REPOSITORY_URL, branch: str = BRANCH) -> 
 
 
 def default_cache_dir() -> Path:
-    """Where Colab keeps the fetched weights: ``~/.cache/convlens/models``."""
-    return Path.home() / ".cache" / "convlens" / "models"
+    """Where the fetched weights are kept: ``$XDG_CACHE_HOME/convlens/models`` (``~/.cache/...``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "convlens" / "models"
 
 
-def _check_file(path: Path, name: str | None = None) -> None:
-    """Refuse a fetched file that is not what its ``name`` says (an HTML page, a Git LFS pointer)."""
-    data = path.read_bytes()
-    name = name or path.name
-    if name.endswith(".h5"):
-        if data.startswith(_LFS_POINTER):
-            raise ColabSetupError(
-                f"{name} came back as a Git LFS pointer, not the weights; the repository must "
-                "commit data/models/*.h5 as plain files (no LFS) for Colab to fetch them."
-            )
-        if not data.startswith(_HDF5_SIGNATURE):
-            raise ColabSetupError(f"{name} is not an HDF5 file ({len(data)} bytes); the download is damaged.")
-    elif name.endswith(".json"):
-        try:
-            json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ColabSetupError(f"{name} is not valid JSON ({exc}); the download is damaged.") from None
+def local_models_dir() -> Path | None:
+    """The repository's ``data/models`` when it holds committed weights (inside a clone), else None."""
+    folder = paths.find_in_repository("data/models")
+    if folder is None or not any((folder / f"{variant}.weights.h5").is_file() for variant in models.VARIANTS):
+        return None
+    return folder
 
 
-def _download(url: str, destination: Path, timeout: float) -> None:
-    """Fetch ``url`` into ``destination`` through a ``.part`` file, so that a cut never leaves half a file."""
-    partial = destination.with_name(destination.name + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
-            shutil.copyfileobj(response, out)
-        _check_file(partial, destination.name)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(destination)
+def how_to_get_weights(names: Iterable[str] = MODEL_FILES) -> str:
+    """The fix for missing weights, for the error messages: where to get them, where to put them."""
+    return (
+        f"download {', '.join(names)} from {REPOSITORY_URL}/tree/{BRANCH}/data/models into one folder and set "
+        f"os.environ[{MODELS_ENV_VAR!r}] to that folder, or clone the repository and run the notebook from "
+        "inside the clone"
+    )
 
 
 def fetch_trained_weights(
@@ -120,44 +129,77 @@ def fetch_trained_weights(
     files: Iterable[str] = MODEL_FILES,
     timeout: float = DOWNLOAD_TIMEOUT_S,
     force: bool = False,
+    deadline: float = DOWNLOAD_DEADLINE_S,
 ) -> Path:
     """Download the committed ``data/models`` files into ``cache_dir``; return that folder.
 
-    Files already there (and valid) are kept unless ``force``. A file that cannot be fetched
-    is named in a warning, not an exception: a chapter that uses only the other model still
-    runs, and :func:`convlens.models.load_trained` says clearly which weights are missing.
+    Files already there and valid are kept unless ``force``. Every file goes through
+    :func:`convlens.download.download` (temporary file, ``Content-Length``, ``deadline``, HDF5 or
+    JSON check), so a cut or a web page is never kept. A file that cannot be fetched is named in
+    a warning; if no weights file at all is there afterwards (typically: no network),
+    :class:`ColabSetupError` says how to get them.
     """
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     base = (base_url or raw_base_url()).rstrip("/")
+    files = tuple(files)
+    failures: list[downloads.DownloadError] = []
     for name in files:
         destination = folder / name
+        validate = downloads.validator_for(name)
         if destination.is_file() and not force:
             try:
-                _check_file(destination)
+                if validate is not None:
+                    validate(destination)
                 continue
-            except ColabSetupError:
-                destination.unlink()
-        url = f"{base}/data/models/{name}"
+            except (ValueError, OSError):
+                destination.unlink()  # damaged (an older version kept it): fetched again below
         try:
-            _download(url, destination, timeout)
-        except (urllib.error.URLError, OSError, TimeoutError, ColabSetupError) as exc:
-            warnings.warn(f"Could not fetch {url}: {exc}", stacklevel=2)
+            downloads.download(
+                f"{base}/data/models/{name}", destination, validate=validate, timeout=timeout, deadline=deadline
+            )
+        except downloads.DownloadError as exc:
+            failures.append(exc)
+    missing = [name for name in files if not (folder / name).is_file()]
+    if failures and not any((folder / name).is_file() for name in files if name.endswith(".h5")):
+        raise ColabSetupError(
+            f"Could not fetch the trained weights: {failures[0]} To get them without this download, "
+            f"{how_to_get_weights(files)}."
+        )
+    if failures:
+        warnings.warn(
+            "Some trained weights could not be fetched: " + " ".join(str(exc) for exc in failures)
+            + f" Missing: {', '.join(missing)}. "
+            f"The chapters that need them stop at load_trained; to get them, {how_to_get_weights(missing)}.",
+            stacklevel=2,
+        )
     return folder
 
 
 def setup_colab(
-    cache_dir: str | os.PathLike | None = None, base_url: str | None = None, force: bool = False
+    cache_dir: str | os.PathLike | None = None,
+    base_url: str | None = None,
+    force: bool = False,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    deadline: float = DOWNLOAD_DEADLINE_S,
 ) -> Path | None:
-    """Prepare a Colab runtime for the book; does nothing anywhere else and returns None.
+    """Make the trained weights available to a notebook; inside the repository, do nothing.
 
-    In Colab: fetches the trained weights (:func:`fetch_trained_weights`), sets
-    ``$CONVLENS_MODELS`` to their folder, prints one line saying so, and returns the folder.
+    - ``$CONVLENS_MODELS`` already set (by the user): kept as it is; nothing fetched; None.
+    - Inside a clone (:func:`local_models_dir` finds the committed weights): nothing at all, no
+      output, no environment change; None.
+    - Anywhere else (Colab, a downloaded chapter in a local Jupyter): fetches the weights
+      (:func:`fetch_trained_weights`), sets ``$CONVLENS_MODELS`` to their folder, prints one line
+      and returns the folder. With no network it raises :class:`ColabSetupError`, which says how
+      to get them by hand.
     """
-    if not in_colab():
+    if os.environ.get(MODELS_ENV_VAR) or local_models_dir() is not None:
         return None
-    folder = fetch_trained_weights(cache_dir=cache_dir, base_url=base_url, force=force)
+    folder = fetch_trained_weights(
+        cache_dir=cache_dir, base_url=base_url, force=force, timeout=timeout, deadline=deadline
+    )
     os.environ[MODELS_ENV_VAR] = str(folder)
     present = sorted(name for name in MODEL_FILES if (folder / name).is_file())
-    print(f"convlens (Colab): trained weights in {folder} ({', '.join(present) or 'none'}); photos download on use.")
+    where = "Colab" if in_colab() else "outside the repository"
+    print(f"convlens ({where}): trained weights in {folder} ({', '.join(present)}); photos download on use.")
     return folder

@@ -9,10 +9,17 @@ file system. A reader sees either the old file or the new one, never a truncated
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+__all__ = [
+    "atomic_path",
+    "file_sha256",
+    "write_text_atomic",
+]
 
 
 @contextlib.contextmanager
@@ -27,6 +34,10 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     suffix = "".join(target.suffixes) if suffix is None else suffix
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".part{suffix}", dir=target.parent)
     os.close(handle)
+    # mkstemp makes the file private (0600); a kept file gets the usual umask-based mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)
     temporary = Path(name)
     try:
         yield temporary
@@ -40,3 +51,12 @@ def write_text_atomic(target: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``target`` atomically (see :func:`atomic_path`)."""
     with atomic_path(target) as temporary:
         temporary.write_text(text)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 digest of a file's bytes, as hexadecimal (read in blocks of 1 MiB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -17,11 +17,51 @@ nothing here draws.
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .ascent import ascent_settings, compiled_ascent, feature_extractor
+from .core import (
+    as_batch,
+    batch_slices,
+    check_channels,
+    check_int,
+    find_layer,
+    quiet_tensorflow,
+    smallest_input_size,
+    truncated_model,
+)
+from .errors import ArgumentError, ArgumentTypeError, InputImageError
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = [
+    "BLUR_EVERY",
+    "BLUR_SIGMA",
+    "DEPROCESS_STD",
+    "GRADIENT_EPSILON",
+    "JITTER_PIXELS",
+    "JIT_COMPILE",
+    "MAX_PATTERN_SIZE",
+    "NOISE_AMPLITUDE",
+    "NOISE_OFFSET",
+    "OBJECTIVES",
+    "PATTERN_SIZE",
+    "PIXEL_SCALE",
+    "STEPS",
+    "STEP_SIZE",
+    "check_pattern_layer",
+    "deprocess_image",
+    "filter_pattern",
+    "filter_patterns",
+    "mean_filter_activations",
+    "reference_filter_pattern",
+    "silent_filters",
+    "start_image",
+]
 
 PIXEL_SCALE = 1.0 / 255.0
 """Lecture pixel units (0-255) -> this book's model inputs ([0, 1])."""
@@ -60,94 +100,9 @@ JIT_COMPILE = False
 """Compile the ascent with XLA. Off: on 2 CPU cores it measured 2 to 4 times slower than TensorFlow's
 default graph (16 filters of ``conv2d_4``, 10 steps, at 96 and 150 pixels); worth trying on a GPU."""
 
-_CONV_TYPES = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
-_POOL_TYPES = ("MaxPooling2D", "AveragePooling2D")
-
-
-def start_image(index: int, seed: int = 0, size: int = PATTERN_SIZE, channels: int = 3) -> np.ndarray:
-    """The lecture's start for filter ``index``: gray plus uniform noise, (size, size, 3), [0, 1] units.
-
-    The noise depends on ``(seed, index)`` only, so a filter starts from the same image whether
-    it is optimized alone or in a batch with others.
-    """
-    rng = np.random.default_rng((int(seed), int(index)))
-    noise = rng.random((size, size, channels), dtype=np.float64)
-    return (noise * NOISE_AMPLITUDE + NOISE_OFFSET).astype(np.float32)
-
-
-def deprocess_image(x: np.ndarray) -> np.ndarray:
-    """An optimized input -> a displayable uint8 RGB image (the lecture's ``deprocess_image``).
-
-    Centre on 0, scale to standard deviation :data:`DEPROCESS_STD`, shift to 0.5, clip to
-    [0, 1], times 255. Accepts one image (H, W, 3) or a batch (N, H, W, 3), each deprocessed
-    on its own.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 4:
-        return np.stack([deprocess_image(image) for image in x])
-    if x.ndim != 3:
-        raise ValueError(f"deprocess_image expects an (H, W, C) image or an (N, H, W, C) batch; got shape {x.shape}.")
-    x = x - x.mean()
-    x = x / (x.std() + 1e-5) * DEPROCESS_STD + 0.5
-    return (np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def scaled_input(model, scale: float = 255.0, size: int | None = None):
-    """``model`` behind a ``Rescaling(scale)`` layer: it takes [0, 1] inputs and sees them times ``scale``.
-
-    Keras' VGG16 works on 0-255 pixel values, and the lecture feeds it its gray noise (128 + 20 u)
-    directly, with a step of 1.0; wrapped this way it takes this book's [0, 1] inputs, so the same
-    constants (:data:`NOISE_OFFSET`, :data:`STEP_SIZE` ...) reproduce the lecture exactly. The
-    layers (and weights) are the model's own, under their own names.
-    """
-    import keras
-
-    channels = int(model.inputs[0].shape[-1])
-    inputs = keras.Input(shape=(size, size, channels), name="image_0_1")
-    x = keras.layers.Rescaling(scale, name="to_pixel_values")(inputs)
-    for layer in model.layers:
-        if not isinstance(layer, keras.layers.InputLayer):
-            x = layer(x)
-    return keras.Model(inputs, x, name=f"{model.name}_0_1")
-
-
-def pattern_layer_names(model) -> list[str]:
-    """Names of the layers whose filters can be visualized: convolutions and 2-D poolings."""
-    return [layer.name for layer in model.layers if type(layer).__name__ in _CONV_TYPES + _POOL_TYPES]
-
-
-def check_pattern_layer(model, layer_name: str):
-    """The layer ``layer_name`` of ``model`` if it is a convolution or 2-D pooling, else a clear error."""
-    valid = pattern_layer_names(model)
-    try:
-        layer = model.get_layer(layer_name)
-    except ValueError:
-        raise ValueError(
-            f"Model {model.name!r} has no layer named {layer_name!r}; layers with filters: {', '.join(valid)}."
-        ) from None
-    if layer.name not in valid:
-        raise ValueError(
-            f"Layer {layer_name!r} is a {type(layer).__name__}, not a convolution or pooling layer, so it has no "
-            f"filters to visualize; choose one of: {', '.join(valid)}."
-        )
-    return layer
-
-
-def _check_indices(layer, indices: Sequence[int]) -> np.ndarray:
-    channels = int(layer.output.shape[-1])
-    values = np.asarray(list(indices))
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError("indices must be a non-empty list of filter numbers.")
-    if not np.issubdtype(values.dtype, np.integer):
-        raise TypeError(f"Filter indices must be integers; got {values.dtype}.")
-    bad = [int(v) for v in values if not 0 <= v < channels]
-    if bad:
-        raise IndexError(
-            f"Filter index {bad[0]} is out of range for layer {layer.name!r}, which has {channels} filters "
-            f"(valid: 0 to {channels - 1})."
-        )
-    return values.astype(np.int32)
-
+MAX_PATTERN_SIZE = 1024
+"""Largest ``size`` accepted (pixels): memory grows with ``batch_size * size**2`` (``size=2000``
+took 2.7 GB for a few filters of the small convnet, ``size=10000`` crashed the process)."""
 
 OBJECTIVES = ("activation", "pre_activation", "auto")
 """What the ascent maximizes: ``"activation"``, the lecture's mean activation (after the ReLU);
@@ -158,149 +113,71 @@ filters that fire on their start and the pre-activation for the silent ones
 (:func:`silent_filters`)."""
 
 
-def _truncated(model, layer, size: int | None, include: bool = True):
-    """A functional sub-model from the input to ``layer``'s output (or input), at ``size`` x ``size`` pixels.
+_LECTURE = ascent_settings(STEP_SIZE, GRADIENT_EPSILON, False, JITTER_PIXELS, BLUR_SIGMA, BLUR_EVERY, JIT_COMPILE)
+"""The lecture's (naive) ascent settings, fixed at import."""
 
-    Where the model's input has another fixed size (the small convnet is built for 150 x 150),
-    its layers are called again, in order, on a new input of the requested size: the same layer
-    objects, so the same weights (for chain models such as the small convnet and VGG16).
+
+def start_image(
+    index: int, seed: int = 0, size: int = PATTERN_SIZE, channels: int = 3,
+    noise_amplitude: float = NOISE_AMPLITUDE, noise_offset: float = NOISE_OFFSET,
+) -> np.ndarray:
+    """The lecture's start for filter ``index``: gray plus uniform noise, (size, size, 3), [0, 1] units.
+
+    ``noise * noise_amplitude + noise_offset`` with ``noise`` uniform in [0, 1). The noise
+    depends on ``(seed, index)`` only, so a filter starts from the same image whether it is
+    optimized alone or in a batch with others.
     """
-    import keras
-
-    shape = tuple(model.inputs[0].shape)
-    if size is None or shape[1:3] in ((size, size), (None, None)):
-        try:
-            return keras.Model(model.inputs, layer.output if include else layer.input)
-        except ValueError:  # the layer's first use is in another graph (e.g. under scaled_input): replay below
-            pass
-    spatial = shape[1:3] if size is None else (size, size)
-    inputs = keras.Input(shape=(*spatial, shape[-1]), name=f"image_{size}")
-    x = inputs
-    for current in model.layers:
-        if isinstance(current, keras.layers.InputLayer):
-            continue
-        if current is layer and not include:
-            break
-        x = current(x)
-        if current is layer:
-            break
-    return keras.Model(inputs, x, name=f"{model.name}_{size}_to_{layer.name}")
+    rng = np.random.default_rng((int(seed), int(index)))
+    noise = rng.random((check_int("size", size, 1), size, channels), dtype=np.float64)
+    return (noise * noise_amplitude + noise_offset).astype(np.float32)
 
 
-def _feature_extractor(model, layer_name: str, objective: str = "activation", size: int | None = None):
-    """A callable: images -> the layer's feature maps (or pre-activations), cached per model."""
-    if objective not in OBJECTIVES[:2]:
-        raise ValueError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
-    per_model = _EXTRACTORS.setdefault(model, {})
-    key = (layer_name, objective, size)
-    if key in per_model:
-        return per_model[key]
-    layer = check_pattern_layer(model, layer_name)
-    if objective == "activation":
-        per_model[key] = _truncated(model, layer, size)
-        return per_model[key]
-    conv, pool = layer, None
-    if type(layer).__name__ in _POOL_TYPES:
-        conv, pool = layer.input._keras_history.operation, layer  # max(relu(z)) = relu(max(z))
-        if type(conv).__name__ not in _CONV_TYPES:
-            raise ValueError(
-                f"objective='pre_activation' needs pooling layer {layer_name!r} to follow a convolution; "
-                f"it follows {conv.name!r} ({type(conv).__name__})."
-            )
-    below = _truncated(model, conv, size, include=False)
+def deprocess_image(x: np.ndarray, std: float = DEPROCESS_STD) -> np.ndarray:
+    """An optimized input -> a displayable uint8 RGB image (the lecture's ``deprocess_image``).
 
-    def pre_activation(images, training=False):
-        z = conv.convolution_op(below(images, training=training), conv.kernel)
-        if conv.use_bias:
-            z = z + conv.bias
-        return pool(z) if pool is not None else z
-
-    per_model[key] = pre_activation
-    return per_model[key]
-
-
-_EXTRACTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_ASCENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _gaussian_kernel(sigma: float, channels: int) -> np.ndarray:
-    radius = max(1, int(np.ceil(2 * sigma)))
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    k1 = np.exp(-0.5 * (x / sigma) ** 2)
-    k1 /= k1.sum()
-    k2 = np.outer(k1, k1)
-    return np.repeat(k2[:, :, None, None], channels, axis=2).astype(np.float32)
-
-
-def _compiled_ascent(model, layer_name: str, regularized: bool, channels: int, objective: str, size: int):
-    """A ``tf.function`` running ``n`` ascent steps on a batch (one filter per element), cached."""
-    import tensorflow as tf
-
-    key = (layer_name, regularized, channels, objective, size, JITTER_PIXELS, BLUR_SIGMA, BLUR_EVERY)
-    per_model = _ASCENTS.setdefault(model, {})
-    if key in per_model:
-        return per_model[key]
-    extractor = _feature_extractor(model, layer_name, objective, size)
-    kernel = tf.constant(_gaussian_kernel(BLUR_SIGMA, channels))
-    radius = kernel.shape[0] // 2
-
-    def mean_activations(images, indices):
-        features = extractor(images, training=False)
-        chosen = tf.gather(features, indices, axis=-1, batch_dims=1)  # (N, h, w): each element's own filter
-        return tf.reduce_mean(chosen, axis=[1, 2])
-
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, size, size, channels], tf.float32),
-            tf.TensorSpec([None], tf.int32),
-            tf.TensorSpec([], tf.int32),
-            tf.TensorSpec([], tf.int32),
-            tf.TensorSpec([], tf.int32),
-        ],
-        reduce_retracing=True,
-        jit_compile=JIT_COMPILE,
-    )
-    def ascend(images, indices, first_step, n_steps, seed):
-        def one_step(step, images):
-            shift = tf.zeros([2], tf.int32)
-            if regularized:  # a Python choice, fixed when the function is built
-                shift = tf.random.stateless_uniform(
-                    [2], seed=tf.stack([seed, step]), minval=-JITTER_PIXELS, maxval=JITTER_PIXELS + 1, dtype=tf.int32
-                )
-                images = tf.roll(images, shift, axis=[1, 2])
-            with tf.GradientTape() as tape:
-                tape.watch(images)
-                loss = tf.reduce_sum(mean_activations(images, indices))  # elements are independent
-            grads = tape.gradient(loss, images)
-            rms = tf.sqrt(tf.reduce_mean(tf.square(grads), axis=[1, 2, 3], keepdims=True))  # each element's own
-            images = images + grads / (rms + GRADIENT_EPSILON) * STEP_SIZE
-            if regularized:
-                images = tf.roll(images, -shift, axis=[1, 2])
-                images = tf.cond(
-                    (step + 1) % BLUR_EVERY == 0,
-                    lambda: tf.nn.depthwise_conv2d(
-                        tf.pad(images, [[0, 0], [radius, radius], [radius, radius], [0, 0]], "REFLECT"),
-                        kernel, [1, 1, 1, 1], "VALID",
-                    ),
-                    lambda: images,
-                )
-            return step + 1, images
-
-        _, images = tf.while_loop(
-            lambda step, _: step < first_step + n_steps,
-            one_step,
-            (first_step, images),
-            shape_invariants=(first_step.shape, tf.TensorShape([None, size, size, channels])),
+    Centre on 0, scale to standard deviation ``std``, shift to 0.5, clip to [0, 1], times 255.
+    Accepts one image (H, W, 3) or a batch (N, H, W, 3), each deprocessed on its own.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 4:
+        return np.stack([deprocess_image(image, std) for image in x])
+    if x.ndim != 3:
+        raise ArgumentError(
+            f"deprocess_image expects an (H, W, C) image or an (N, H, W, C) batch; got shape {x.shape}."
         )
-        return images
+    x = x - x.mean()
+    x = x / (x.std() + 1e-5) * std + 0.5
+    return (np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
-    mean_signature = [tf.TensorSpec([None, size, size, channels], tf.float32), tf.TensorSpec([None], tf.int32)]
-    per_model[key] = (ascend, tf.function(mean_activations, input_signature=mean_signature))
-    return per_model[key]
+
+def check_pattern_layer(model: keras.Model, layer_name: str):
+    """The layer ``layer_name`` of ``model`` if it is a convolution or 2-D pooling, else a clear error.
+
+    :func:`convlens.core.find_layer` with ``kind="filters"``.
+    """
+    return find_layer(model, layer_name, "filters")
+
+
+def _check_indices(layer, indices: Sequence[int]) -> np.ndarray:
+    return check_channels(layer.name, indices, int(layer.output.shape[-1]), noun="filter")
+
+
+def _check_size(model: keras.Model, layer, size) -> int:
+    """``size`` if ``layer`` has an output at that input size and it is at most :data:`MAX_PATTERN_SIZE`."""
+    size = check_int("size", size, 1, MAX_PATTERN_SIZE, why=" pixels (larger images need gigabytes of memory)")
+    smallest = smallest_input_size(model, layer)
+    if smallest is not None and size < smallest:
+        raise ArgumentError(
+            f"size={size} is too small for layer {layer.name!r}: its output would be empty. "
+            f"Use size {smallest} or more (at most {MAX_PATTERN_SIZE})."
+        )
+    return size
+
+
 
 
 def filter_patterns(
-    model,
+    model: keras.Model,
     layer_name: str,
     indices: Sequence[int],
     steps: int = STEPS,
@@ -312,34 +189,52 @@ def filter_patterns(
     deprocess: bool = True,
     batch_size: int = 64,
     callback: Callable[[int, int], None] | None = None,
+    *,
+    step_size: float = STEP_SIZE,
+    gradient_epsilon: float = GRADIENT_EPSILON,
+    jitter_pixels: int = JITTER_PIXELS,
+    blur_sigma: float = BLUR_SIGMA,
+    blur_every: int = BLUR_EVERY,
+    jit_compile: bool = JIT_COMPILE,
 ) -> np.ndarray:
     """The patterns of filters ``indices`` of ``layer_name``, optimized together in one compiled batch.
 
     Returns (N, size, size, 3) uint8 images (or, with ``deprocess=False``, the raw optimized
     inputs in [0, 1] units, float32). The start is :func:`start_image` for each filter (or
-    ``start``, an (N, H, W, 3) batch). ``regularized=True`` adds random jitter before each step
-    and a small Gaussian blur every :data:`BLUR_EVERY` steps (see the chapter's "going further");
-    ``objective="pre_activation"`` climbs the value before the ReLU, ``"auto"`` does so only for
-    the filters that are silent on their start (see :data:`OBJECTIVES`).
+    ``start``, an (N, H, W, 3) batch). Each step adds the gradient, divided by its RMS plus
+    ``gradient_epsilon``, times ``step_size``. ``regularized=True`` adds a random shift of up to
+    ``jitter_pixels`` before each step and a Gaussian blur (``blur_sigma`` pixels) every
+    ``blur_every`` steps (see the chapter's "going further"); ``objective="pre_activation"``
+    climbs the value before the ReLU, ``"auto"`` does so only for the filters that are silent on
+    their start (see :data:`OBJECTIVES`). The defaults are the lecture's (module constants).
     ``callback(done, total)`` is called after each step when given (progress bars); without it
     all steps run inside one compiled call. ``batch_size`` bounds the memory used at once.
+    ``size`` must lie between the layer's smallest valid input and :data:`MAX_PATTERN_SIZE`.
     """
     import tensorflow as tf
 
     layer = check_pattern_layer(model, layer_name)
     values = _check_indices(layer, indices)
-    if steps < 0:
-        raise ValueError(f"steps must be 0 or more; got {steps}.")
+    steps = check_int("steps", steps, 0)
+    seed = check_int("seed", seed)
+    batch_size = check_int("batch_size", batch_size, 1)
+    settings = ascent_settings(
+        step_size, gradient_epsilon, regularized, jitter_pixels, blur_sigma, blur_every, jit_compile
+    )
+    if objective not in OBJECTIVES:
+        raise ArgumentError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
+    channels = int(model.inputs[0].shape[-1])
     if start is None:
-        channels = int(model.inputs[0].shape[-1])
+        size = _check_size(model, layer, size)
         images = np.stack([start_image(int(i), seed, size, channels) for i in values])
     else:
-        images = np.asarray(start, dtype=np.float32)
-        if images.ndim != 4 or images.shape[0] != len(values):
-            raise ValueError(f"start must be a batch of {len(values)} images (N, H, W, C); got shape {images.shape}.")
-        channels, size = images.shape[-1], images.shape[1]
-    if objective not in OBJECTIVES:
-        raise ValueError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
+        images = as_batch(start, unit_range=False, what="start images")
+        if images.shape[0] != len(values) or images.shape[1] != images.shape[2] or images.shape[-1] != channels:
+            raise InputImageError(
+                f"start must be a batch of {len(values)} square images (N, H, H, {channels}), one per filter; "
+                f"got shape {images.shape}."
+            )
+        size = _check_size(model, layer, images.shape[1])
     if objective == "auto":
         silent = silent_filters(model, layer_name, values, start=images)
         raw = np.empty_like(images)
@@ -353,22 +248,24 @@ def filter_patterns(
                     callback(offset + done, steps * len(values))
             raw[mask] = filter_patterns(
                 model, layer_name, values[mask], steps=steps, seed=seed, start=images[mask], regularized=regularized,
-                objective=part, deprocess=False, batch_size=batch_size, callback=tick,
+                objective=part, deprocess=False, batch_size=batch_size, callback=tick, step_size=step_size,
+                gradient_epsilon=gradient_epsilon, jitter_pixels=jitter_pixels, blur_sigma=blur_sigma,
+                blur_every=blur_every, jit_compile=jit_compile,
             )
             offset += steps * int(mask.sum())
         return deprocess_image(raw) if deprocess else raw
-    ascend, _ = _compiled_ascent(model, layer_name, regularized, channels, objective, size)
+    ascend, _ = compiled_ascent(model, layer_name, channels, objective, size, settings)
     chunk = 1 if callback is not None else max(steps, 1)
     results = []
     total = steps * len(values)
     done = 0
-    for lo in range(0, len(values), batch_size):
-        batch = tf.constant(images[lo : lo + batch_size])
-        batch_indices = tf.constant(values[lo : lo + batch_size])
+    for rows in batch_slices(len(values), batch_size):
+        batch = tf.constant(images[rows])
+        batch_indices = tf.constant(values[rows])
         for first in range(0, steps, chunk):
             n = min(chunk, steps - first)
-            with _quiet_tensorflow():
-                batch = ascend(batch, batch_indices, tf.constant(first), tf.constant(n), tf.constant(int(seed)))
+            with quiet_tensorflow():
+                batch = ascend(batch, batch_indices, tf.constant(first), tf.constant(n), tf.constant(seed))
             done += n * int(batch_indices.shape[0])
             if callback is not None:
                 callback(done, total)
@@ -377,36 +274,43 @@ def filter_patterns(
     return deprocess_image(raw) if deprocess else raw
 
 
-def filter_pattern(model, layer_name: str, index: int, **kwargs) -> np.ndarray:
+def filter_pattern(model: keras.Model, layer_name: str, index: int, **kwargs) -> np.ndarray:
     """The pattern of one filter: :func:`filter_patterns` for ``[index]``, as one (H, W, 3) image."""
     if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-        raise TypeError(f"index must be one integer filter number; got {index!r} (use filter_patterns for many).")
+        raise ArgumentTypeError(
+            f"index must be one integer filter number; got {index!r} (use filter_patterns for many)."
+        )
     return filter_patterns(model, layer_name, [index], **kwargs)[0]
 
 
-def mean_filter_activations(model, layer_name: str, images: np.ndarray, indices: Sequence[int] | None = None):
+def mean_filter_activations(
+    model: keras.Model, layer_name: str, images: np.ndarray, indices: Sequence[int] | None = None
+) -> np.ndarray:
     """Mean activation of filter ``indices[i]`` of ``layer_name`` on image ``i`` (N values).
 
     With ``indices=None``: the mean activation of every filter on every image, (N, filters),
-    for selectivity checks. Images are model inputs ([0, 1] units), not deprocessed uint8.
+    for selectivity checks (:func:`convlens.checks.own_filter_check`). Images are model inputs
+    ([0, 1] units, or raw optimized patterns, which may step a little outside), not deprocessed uint8.
     """
     import tensorflow as tf
 
     layer = check_pattern_layer(model, layer_name)
-    images = np.asarray(images, dtype=np.float32)
-    extractor = _feature_extractor(model, layer_name, size=images.shape[1])
+    images = as_batch(images, unit_range=False)
+    size = _check_size(model, layer, images.shape[1])
+    extractor = feature_extractor(model, layer_name, size=size)
     if indices is None:
         return extractor(tf.constant(images), training=False).numpy().mean(axis=(1, 2))
     values = _check_indices(layer, indices)
     if len(values) != len(images):
-        raise ValueError(f"Got {len(images)} images for {len(values)} filter indices; pass one image per filter.")
-    _, mean_activations = _compiled_ascent(model, layer_name, False, images.shape[-1], "activation", images.shape[1])
-    with _quiet_tensorflow():
+        raise ArgumentError(f"Got {len(images)} images for {len(values)} filter indices; pass one image per filter.")
+    # mean_activations does not depend on the settings: share the lecture ascent's cache entry
+    _, mean_activations = compiled_ascent(model, layer_name, images.shape[-1], "activation", size, _LECTURE)
+    with quiet_tensorflow():
         return mean_activations(tf.constant(images), tf.constant(values)).numpy()
 
 
 def silent_filters(
-    model, layer_name: str, indices: Sequence[int], seed: int = 0, size: int = PATTERN_SIZE,
+    model: keras.Model, layer_name: str, indices: Sequence[int], seed: int = 0, size: int = PATTERN_SIZE,
     start: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which filters do not fire anywhere on their start image (True: silent, so no gradient).
@@ -419,24 +323,9 @@ def silent_filters(
     return mean_filter_activations(model, layer_name, start, indices) <= 0.0
 
 
-@contextlib.contextmanager
-def _quiet_tensorflow():
-    """Silence TensorFlow's Python warnings (e.g. "retracing") during a call: one traced function per layer
-    is intended here, and notebook outputs must not change from run to run."""
-    import tensorflow as tf
-
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def reference_filter_pattern(
-    model, layer_name: str, index: int, steps: int = STEPS, seed: int = 0, size: int = PATTERN_SIZE,
-    start: np.ndarray | None = None,
+    model: keras.Model, layer_name: str, index: int, steps: int = STEPS, seed: int = 0, size: int = PATTERN_SIZE,
+    start: np.ndarray | None = None, step_size: float = STEP_SIZE, gradient_epsilon: float = GRADIENT_EPSILON,
 ) -> np.ndarray:
     """The plain way, for tests and benchmarks: eager ``GradientTape``, one filter, raw optimized input.
 
@@ -448,12 +337,12 @@ def reference_filter_pattern(
     layer = check_pattern_layer(model, layer_name)
     (index,) = _check_indices(layer, [index])
     image = start_image(int(index), seed, size) if start is None else np.asarray(start, dtype=np.float32)
-    extractor = _truncated(model, layer, image.shape[0])
+    extractor = truncated_model(model, layer, image.shape[0])
     image = tf.Variable(image[None])
-    for _ in range(steps):
+    for _ in range(check_int("steps", steps, 0)):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(extractor(image, training=False)[:, :, :, index])
         grads = tape.gradient(loss, image)
-        grads = grads / (tf.sqrt(tf.reduce_mean(tf.square(grads))) + GRADIENT_EPSILON)
-        image.assign_add(grads * STEP_SIZE)
+        grads = grads / (tf.sqrt(tf.reduce_mean(tf.square(grads))) + gradient_epsilon)
+        image.assign_add(grads * step_size)
     return image.numpy()[0]

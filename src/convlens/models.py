@@ -13,7 +13,32 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .data import IMAGE_SIZE
+from . import paths
+from .errors import ConvlensError
+from .images import IMAGE_SIZE
+
+__all__ = [
+    "MODELS_ENV_VAR",
+    "RECORD_KEYS",
+    "VARIANTS",
+    "VARIANT_DROPOUT",
+    "VGG16_DOWNLOAD_TIMEOUT_S",
+    "VGG16_MIN_SIZE",
+    "VGG16_SIZE",
+    "BadModelFileError",
+    "VGG16WeightsUnavailable",
+    "WeightsNotFoundError",
+    "load_trained",
+    "load_weights_checked",
+    "models_dir",
+    "record_summary",
+    "records_table",
+    "repo_root",
+    "small_convnet",
+    "training_record",
+    "vgg16",
+    "weights_path",
+]
 
 VARIANTS = ("baseline", "dataaug", "full")
 """The three trained versions of the small convnet (see :mod:`convlens.train`): the lecture's
@@ -25,11 +50,11 @@ VGG16_DOWNLOAD_TIMEOUT_S = 20.0
 """Seconds without an answer before the VGG16 weights download is given up."""
 
 
-class WeightsNotFoundError(FileNotFoundError):
+class WeightsNotFoundError(ConvlensError, FileNotFoundError):
     """The committed weights of a trained variant are missing."""
 
 
-class VGG16WeightsUnavailable(RuntimeError):
+class VGG16WeightsUnavailable(ConvlensError, RuntimeError):
     """Keras' ImageNet VGG16 weights could not be loaded (typically: no network)."""
 
 
@@ -55,19 +80,18 @@ def small_convnet(dropout: float = 0.0, name: str = "small_convnet"):
     return keras.Model(inputs, outputs, name=name)
 
 
+MODELS_ENV_VAR = "CONVLENS_MODELS"
+"""A folder of trained weights that replaces the repository's ``data/models``."""
+
+
 def repo_root() -> Path | None:
     """The repository (folder with ``data/models``) above the current directory or package."""
-    starts = [Path.cwd(), Path(__file__).resolve().parent]
-    for start in starts:
-        for folder in (start, *start.parents):
-            if (folder / "data" / "models").is_dir():
-                return folder
-    return None
+    return paths.repo_root()
 
 
 def models_dir() -> Path:
     """Where trained weights live: ``$CONVLENS_MODELS``, else the repository's ``data/models``."""
-    env_value = os.environ.get("CONVLENS_MODELS")
+    env_value = os.environ.get(MODELS_ENV_VAR)
     if env_value:
         return Path(env_value).expanduser()
     root = repo_root()
@@ -75,10 +99,11 @@ def models_dir() -> Path:
 
 
 def weights_path(variant: str) -> Path:
+    """The weights file of a trained variant in :func:`models_dir`."""
     return models_dir() / f"{variant}.weights.h5"
 
 
-class BadModelFileError(ValueError):
+class BadModelFileError(ConvlensError, ValueError):
     """A weights file or training record that exists but cannot be used."""
 
 
@@ -168,6 +193,15 @@ def load_weights_checked(model, path: str | os.PathLike) -> None:
         signature = stream.read(8)
     if signature != b"\x89HDF\r\n\x1a\n":
         raise BadModelFileError(f"{path} is not an HDF5 weights file (empty, truncated or a web page); {fix}.")
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except OSError as exc:
+        raise BadModelFileError(
+            f"{path} is a damaged HDF5 file (truncated by an interrupted copy or save?: {str(exc)[:120]}); {fix}."
+        ) from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras warns per layer before raising: one clear error instead
         try:
@@ -178,20 +212,89 @@ def load_weights_checked(model, path: str | os.PathLike) -> None:
             ) from None
 
 
+VGG16_SIZE = 224
+"""The input size (height and width) of VGG16's ImageNet classifier (``include_top=True``)."""
+
+VGG16_MIN_SIZE = 32
+"""The smallest input side Keras' VGG16 takes without its top (five 2 x 2 poolings)."""
+
+
+def _check_vgg16_arguments(include_top: bool, input_shape) -> None:
+    """Refuse the argument mistakes that Keras would report as a download-unrelated error."""
+    from .errors import ArgumentError
+
+    if input_shape is None:
+        return
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[-1] != 3:
+        raise ArgumentError(f"VGG16 takes RGB images: input_shape must be (height, width, 3); got {shape}.")
+    if include_top and shape != (VGG16_SIZE, VGG16_SIZE, 3):
+        raise ArgumentError(
+            f"VGG16 with include_top=True is ImageNet's classifier, whose dense layers take "
+            f"{VGG16_SIZE} x {VGG16_SIZE} images only; got input_shape={shape}. Leave input_shape out "
+            "(gradcam.imagenet_cats_vs_dogs resizes the photos), or use include_top=False for another size."
+        )
+    if any(side is not None and side < VGG16_MIN_SIZE for side in shape[:2]):
+        raise ArgumentError(
+            f"VGG16 needs images of at least {VGG16_MIN_SIZE} x {VGG16_MIN_SIZE}; got input_shape={shape}."
+        )
+
+
+def _download_failure(exc: BaseException) -> str | None:
+    """``"network"`` or ``"cached file"`` when ``exc`` is a failed VGG16 weights download, else None.
+
+    Keras' ``get_file`` turns HTTP and URL errors into ``Exception("URL fetch failure ...")``
+    raised inside their handler; a timeout or a cut connection comes as an ``OSError``; a
+    damaged cached file fails in h5py with an ``OSError`` that has no network error behind it.
+    """
+    import http.client
+    import urllib.error
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    kinds = []
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        if (
+            isinstance(current, (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException))
+            or text.startswith("URL fetch failure")
+            or text.startswith("Incomplete or corrupted file")
+        ):
+            return "network"
+        if isinstance(current, OSError):
+            kinds.append("cached file")
+        current = current.__cause__ or current.__context__
+    return kinds[0] if kinds else None
+
+
 def vgg16(include_top: bool = False, input_shape: tuple[int, int, int] | None = None):
     """Keras' VGG16 with ImageNet weights, or :class:`VGG16WeightsUnavailable`.
 
-    Never falls back to random weights: a figure made with them would be a lie.
+    Never falls back to random weights: a figure made with them would be a lie. Only a failed
+    download of the weights becomes :class:`VGG16WeightsUnavailable`; a wrong argument (for
+    example ``include_top=True`` with ``input_shape=(150, 150, 3)``) is a ``ValueError``.
     """
     import socket
 
     import keras
 
+    _check_vgg16_arguments(include_top, input_shape)
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(VGG16_DOWNLOAD_TIMEOUT_S)  # a dead network fails fast, never hangs
     try:
         return keras.applications.VGG16(weights="imagenet", include_top=include_top, input_shape=input_shape)
-    except Exception as exc:  # noqa: BLE001 - download failures come in many types
+    except Exception as exc:
+        failure = _download_failure(exc)
+        if failure is None:
+            raise
+        if failure == "cached file":
+            cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+            raise VGG16WeightsUnavailable(
+                f"VGG16's ImageNet weights could not be read ({type(exc).__name__}: {str(exc)[:160]}); "
+                f"the file cached in {cache} is probably damaged: delete it and run again."
+            ) from None
+        # The chapters print this message in their stored outputs: keep it word for word.
         raise VGG16WeightsUnavailable(
             "VGG16's ImageNet weights could not be downloaded (no network here?), so this figure is "
             f"left out; run the notebook in Colab to see it ({type(exc).__name__})."

@@ -29,7 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import ConvlensError
 from .files import atomic_path, write_text_atomic
+
+__all__ = [
+    "CHECKPOINT_FILES", "DEFAULT_EPOCHS", "FLIPS_ONLY", "LECTURE_AUGMENTATION", "RECIPES",
+    "CheckpointError", "Recipe", "augmentation_layers", "export_weights", "main", "train",
+]
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,10 @@ RECIPES: dict[str, Recipe] = {
 }
 DEFAULT_EPOCHS = {variant: recipe.epochs for variant, recipe in RECIPES.items()}
 CHECKPOINT_FILES = ("last.weights.h5", "optimizer.npz", "history.json")
+"""The checkpoint files of earlier versions, still read (``history.json`` without ``files``)."""
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ConvlensError, RuntimeError):
     """A checkpoint folder that cannot be resumed from (corrupt, or written by another variant)."""
 
 
@@ -116,23 +123,32 @@ def _machine() -> str:
 
 
 def _load_checkpoint(model, ckpt: Path, variant: str) -> dict | None:
-    """Restore weights, Adam state and history from ``ckpt``; None if there is no checkpoint."""
-    present = [name for name in CHECKPOINT_FILES if (ckpt / name).is_file()]
-    if not present:
-        return None
+    """Restore weights, Adam state and history from ``ckpt``; None if there is no checkpoint.
+
+    ``history.json`` is written last and names the epoch's weight and optimizer files, so a
+    kill at any point of a save leaves it naming the previous epoch's complete files.
+    """
     fix = f"delete the folder {ckpt} to start over (or pass another --checkpoint-dir)"
-    if len(present) < len(CHECKPOINT_FILES):
-        raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (only {', '.join(present)}); {fix}.")
+    if not (ckpt / "history.json").is_file():
+        if any((ckpt / name).is_file() for name in CHECKPOINT_FILES[:2]):
+            raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (no history.json); {fix}.")
+        return None  # nothing, or the files of a first save that was interrupted
     try:
         history = json.loads((ckpt / "history.json").read_text())
+        if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
+            raise ValueError("history.json has no list of epochs")
         written_by = history.get("variant", variant)
         if written_by != variant:
             raise CheckpointError(
                 f"The checkpoint in {ckpt} was written by the {written_by!r} variant, not {variant!r}; "
                 f"pass the {variant!r} checkpoint folder, or {fix}."
             )
-        model.load_weights(ckpt / "last.weights.h5")
-        with np.load(ckpt / "optimizer.npz") as saved:
+        weights_file, optimizer_file = history.get("files", CHECKPOINT_FILES[:2])
+        missing = [name for name in (weights_file, optimizer_file) if not (ckpt / name).is_file()]
+        if missing:
+            raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (no {', '.join(missing)}); {fix}.")
+        model.load_weights(ckpt / weights_file)
+        with np.load(ckpt / optimizer_file) as saved:
             for i, variable in enumerate(model.optimizer.variables):
                 variable.assign(saved[f"v{i}"])
     except CheckpointError:
@@ -144,12 +160,32 @@ def _load_checkpoint(model, ckpt: Path, variant: str) -> dict | None:
 
 
 def _save_checkpoint(model, ckpt: Path, history: dict) -> None:
-    with atomic_path(ckpt / "last.weights.h5") as temporary:
+    """Write the epoch's weights and Adam state under new names, then ``history.json`` naming them.
+
+    Only then are the previous epoch's files deleted: whenever a kill comes, ``history.json``
+    names a complete, matching set.
+    """
+    epoch = len(history["epochs"])
+    files = [f"epoch-{epoch:04d}.weights.h5", f"epoch-{epoch:04d}.optimizer.npz"]
+    with atomic_path(ckpt / files[0]) as temporary:
         model.save_weights(temporary)
-    with atomic_path(ckpt / "optimizer.npz") as temporary:
+    with atomic_path(ckpt / files[1]) as temporary:
         with open(temporary, "wb") as stream:
             np.savez(stream, **{f"v{i}": v.numpy() for i, v in enumerate(model.optimizer.variables)})
+    history["files"] = files
     write_text_atomic(ckpt / "history.json", json.dumps(history))
+    for old in [*ckpt.glob("epoch-*.weights.h5"), *ckpt.glob("epoch-*.optimizer.npz"),
+                *(ckpt / name for name in CHECKPOINT_FILES[:2])]:
+        if old.name not in files:
+            old.unlink(missing_ok=True)
+
+
+def _committed_epochs(record_path: Path) -> int:
+    """Epochs completed according to a committed record (0 if missing or unreadable)."""
+    try:
+        return int(json.loads(record_path.read_text())["epochs_completed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def train(
@@ -192,6 +228,7 @@ def train(
                   metrics=["accuracy"])
     model.optimizer.build(model.trainable_variables)
     history = _load_checkpoint(model, ckpt, variant)
+    from_checkpoint = history is not None
     resumed_note = None
     if history is not None:
         print(f"Resuming {variant} from {ckpt} after epoch {len(history['epochs'])}.", flush=True)
@@ -210,7 +247,14 @@ def train(
     history["variant"] = variant
 
     start_epoch = len(history["epochs"])
-    if start_epoch >= epochs:
+    # A checkpoint ahead of the committed files (an export killed by an earlier version, which
+    # saved the checkpoint first): its trained epochs are exported even with nothing to train.
+    behind = from_checkpoint and _committed_epochs(committed_record) < start_epoch
+    if start_epoch >= epochs and behind:
+        print(f"{variant}: the checkpoint has {start_epoch} epochs, the committed files fewer: exporting it.",
+              flush=True)
+        epochs = start_epoch
+    elif start_epoch >= epochs:
         print(f"{variant}: {start_epoch} epochs already trained (asked for {epochs}); nothing to do, "
               "no file changed.", flush=True)
         return models.training_record(variant, folder=out) if committed_record.is_file() else {}
@@ -284,9 +328,11 @@ def train(
                     "seconds": round(seconds, 1),
                 }
             )
-            _save_checkpoint(self.model, ckpt, history)
+            # The committed files first, the checkpoint last: the checkpoint is never ahead of
+            # them, so "nothing to do" on a re-run never leaves a trained epoch unexported.
             export_weights(self.model, committed_weights, variant)
             write_record()
+            _save_checkpoint(self.model, ckpt, history)
 
     model.fit(
         train_ds,
@@ -298,7 +344,7 @@ def train(
         verbose=2,
     )
     test = {}
-    if (data_root / "test").is_dir():
+    if sum(counts.get("test", {}).values()):  # a test split with readable photos
         test_ds = data.make_dataset("test", batch_size, data_dir=data_root, cache=False)
         loss, accuracy = model.evaluate(test_ds, verbose=0)
         test = {
@@ -306,6 +352,8 @@ def train(
             "test_accuracy": round(float(accuracy), 5),
             "test_photos": sum(counts["test"].values()),
         }
+    if behind and len(history["epochs"]) == start_epoch:  # nothing trained in this run
+        export_weights(model, committed_weights, variant)
     record = write_record(test)
     print(json.dumps({k: v for k, v in record.items() if k != "history"}, indent=1), flush=True)
     return record

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "Verdict",
+    "against_threshold",
+]
+
 
 @dataclass(frozen=True)
 class Verdict:

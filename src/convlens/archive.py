@@ -1,0 +1,214 @@
+"""The cats-vs-dogs photo folder as the public archive lays it out, and its safe download.
+
+A dataset folder holds ``train/`` and ``validation/`` (and maybe ``test/``), each with
+``cats/`` and ``dogs/`` (:data:`CLASS_NAMES`, whose index is the label). :func:`download_dataset`
+fetches Google's ``cats_and_dogs_filtered.zip`` through the one downloader
+(:func:`convlens.download.download`), extracts it safely, counts it and marks it complete.
+Finding, listing and batching the photos is :mod:`convlens.data`'s work, above this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import download as downloads
+from .errors import ConvlensError
+from .files import file_sha256
+from .images import image_files, readable
+
+__all__ = [
+    "CLASS_NAMES",
+    "COMPLETE_MARKER",
+    "DATASET_SHA256",
+    "DATASET_URL",
+    "DATA_ENV_VAR",
+    "DOWNLOAD_DEADLINE_S",
+    "DOWNLOAD_TIMEOUT_S",
+    "EXPECTED_COUNTS",
+    "DataNotFoundError",
+    "count_photos",
+    "download_dataset",
+    "is_dataset_dir",
+    "safe_extract",
+]
+
+CLASS_NAMES: tuple[str, str] = ("cats", "dogs")
+"""Folder names of the two classes; the index is the label (0 = cat, 1 = dog)."""
+
+DATA_ENV_VAR = "CONVLENS_DATA"
+DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+DATASET_SHA256: str | None = os.environ.get("CONVLENS_DATA_SHA256") or None
+"""Expected SHA-256 of ``cats_and_dogs_filtered.zip``, when known (``$CONVLENS_DATA_SHA256``).
+
+The archive's digest could not be looked up from the offline machine this book was written
+on, so by default the download is checked by its content instead: the extracted folder must
+hold the documented 1000 + 1000 training and 500 + 500 validation JPEGs (:data:`EXPECTED_COUNTS`).
+"""
+
+EXPECTED_COUNTS = {"train": {"cats": 1000, "dogs": 1000}, "validation": {"cats": 500, "dogs": 500}}
+"""File counts of the public ``cats_and_dogs_filtered.zip``, checked after extraction."""
+
+DOWNLOAD_TIMEOUT_S = 5.0
+"""Seconds to wait for the dataset server (and for each read) before deciding there is no network."""
+
+DOWNLOAD_DEADLINE_S = 900.0
+"""Seconds for the whole download of the archive (about 68 MB) before it is given up."""
+
+COMPLETE_MARKER = ".convlens-complete"
+"""Written last into an extracted and counted dataset folder; a folder without it is not trusted."""
+
+
+class DataNotFoundError(ConvlensError, RuntimeError):
+    """No cats-vs-dogs folder was found and it could not be downloaded."""
+
+
+def is_dataset_dir(folder: Path) -> bool:
+    """Whether ``folder`` has ``train/`` and ``validation/``, each with ``cats/`` and ``dogs/``."""
+    return all((folder / split / name).is_dir() for split in ("train", "validation") for name in CLASS_NAMES)
+
+
+def count_photos(root: str | os.PathLike, splits: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Readable photos per split and class under ``root``, for the ``splits`` that exist there.
+
+    A photo counts when the one decoder reads it (:func:`convlens.images.readable`).
+    """
+    root = Path(root)
+    return {
+        split: {
+            name: sum(readable(path) for path in image_files(root / split / name))
+            if (root / split / name).is_dir()
+            else 0
+            for name in CLASS_NAMES
+        }
+        for split in splits
+        if (root / split).is_dir()
+    }
+
+
+def download_dataset(
+    url: str = DATASET_URL,
+    cache_dir: str | os.PathLike | None = None,
+    sha256: str | None = DATASET_SHA256,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    deadline: float = DOWNLOAD_DEADLINE_S,
+    expected_counts: dict[str, dict[str, int]] | None = None,
+) -> Path:
+    """Download and extract ``cats_and_dogs_filtered.zip``; return its dataset folder.
+
+    The archive comes through :func:`convlens.download.download` (a temporary file moved into
+    place only when whole: length, deadline and zip checks), so a cut or a captive portal's page
+    is never kept. It is extracted into a temporary folder, counted against ``expected_counts``
+    (default :data:`EXPECTED_COUNTS` for the public URL; no count check for another URL), marked
+    complete (:data:`COMPLETE_MARKER`) and only then moved into place; a later call returns a
+    marked folder at once. Gives up after ``timeout`` seconds without an answer, with a
+    message naming ``CONVLENS_DATA``, so that an offline machine never hangs here.
+    """
+    if expected_counts is None and url == DATASET_URL:
+        expected_counts = EXPECTED_COUNTS
+    cache = Path(cache_dir or Path.home() / ".keras" / "datasets").expanduser()
+    target = cache / "cats_and_dogs_filtered"
+    if (target / COMPLETE_MARKER).is_file() and is_dataset_dir(target):
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        # No marker: half extracted by a killed run (drop it), or extracted whole by another tool
+        # such as Keras' get_file (kept once its counts are checked).
+        whole = expected_counts is not None and is_dataset_dir(target)
+        if whole and _counts(target, expected_counts) == expected_counts:
+            (target / COMPLETE_MARKER).write_text(json.dumps(expected_counts))
+            return target
+        shutil.rmtree(target)
+    archive = cache / "cats_and_dogs_filtered.zip"
+    if archive.exists():
+        try:
+            downloads.check_zip(archive)
+        except ValueError:
+            archive.unlink()  # a bad archive kept by an older version or another tool: fetch it again
+    if not archive.exists():
+        try:
+            downloads.download(url, archive, validate=downloads.check_zip, timeout=timeout, deadline=deadline)
+        except downloads.DownloadError as exc:
+            raise DataNotFoundError(_download_advice(exc)) from None
+    if sha256 is not None:
+        digest = file_sha256(archive)
+        if digest != sha256:
+            archive.unlink()
+            raise DataNotFoundError(
+                f"The downloaded archive's SHA-256 is {digest}, not the expected {sha256}; "
+                "it was deleted: try again, or set " + DATA_ENV_VAR + " to a local copy."
+            )
+    _extract_checked(archive, target, expected_counts)
+    return target
+
+
+def _download_advice(exc: downloads.DownloadError) -> str:
+    """The message of a failed photo download: what went wrong, then the fix."""
+    local = f"set {DATA_ENV_VAR} to a folder with train/ and validation/ (each with cats/ and dogs/)"
+    if exc.reason in ("truncated", "invalid"):
+        return (
+            f"The download of the cats-vs-dogs photos was bad and was not kept: {exc} Try again "
+            f"(behind a captive portal or proxy, log in to the network first), or {local}."
+        )
+    return f"Could not download the cats-vs-dogs photos: {exc} With no network, {local}."
+
+
+def _counts(folder: Path, expected: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    found = count_photos(folder, list(expected))
+    return {split: found.get(split, {}) for split in expected}
+
+
+def _extract_checked(archive: Path, target: Path, expected_counts: dict[str, dict[str, int]] | None) -> None:
+    """Extract ``archive`` beside ``target``, check it, mark it complete, then move it to ``target``.
+
+    A bad archive (unsafe paths, no dataset inside, wrong counts) is deleted and named in a
+    :class:`DataNotFoundError`; a kill at any point leaves no unmarked ``target`` behind.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".extracting", dir=target.parent))
+    try:
+        extracted = staging / target.name
+        try:
+            safe_extract(archive, staging)
+            if not is_dataset_dir(extracted):
+                raise DataNotFoundError(
+                    f"{archive} did not contain {target.name}/train and /validation (each with cats/ and dogs/)"
+                )
+            if expected_counts is not None:
+                counts = _counts(extracted, expected_counts)
+            else:
+                counts = count_photos(extracted, ("train", "validation", "test"))
+            if expected_counts is not None and counts != expected_counts:
+                raise DataNotFoundError(
+                    f"{archive} holds {counts}, not the expected {expected_counts}: the download is incomplete "
+                    "or altered"
+                )
+        except (DataNotFoundError, zipfile.BadZipFile, OSError) as exc:
+            archive.unlink(missing_ok=True)
+            raise DataNotFoundError(
+                f"{str(exc).rstrip('.')}. The archive was deleted: run again to download it afresh, or set "
+                f"{DATA_ENV_VAR} to a folder with train/ and validation/ (each with cats/ and dogs/)."
+            ) from None
+        (extracted / COMPLETE_MARKER).write_text(json.dumps(counts))  # written last: the folder is whole
+        try:
+            os.replace(extracted, target)
+        except OSError:
+            if not (target / COMPLETE_MARKER).is_file():  # another process finished first: keep its folder
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Extract a zip file, refusing any member whose path would land outside ``target``."""
+    target = Path(target).resolve()
+    with zipfile.ZipFile(archive) as zipped:
+        for member in zipped.infolist():
+            destination = (target / member.filename).resolve()
+            if destination != target and target not in destination.parents:
+                raise DataNotFoundError(f"Refusing to extract {member.filename!r}: it escapes {target}.")
+        zipped.extractall(target)

@@ -1,0 +1,232 @@
+"""The one downloader of convlens: the photo archive and the trained weights both come through it.
+
+:func:`download` writes to a temporary file beside the target and moves it into place only once
+the whole file is there and valid (:func:`convlens.files.atomic_path`), so that a cut, a kill, a
+captive portal's HTML page or a stalled server never leaves a file that a later call would take
+for good. It checks:
+
+- the length against the server's ``Content-Length`` (a connection cut short);
+- an overall deadline, not only a per-read timeout (a server dripping one byte every few seconds
+  never trips a per-read timeout);
+- the content, with an optional validator (:func:`check_zip`, :func:`check_hdf5`,
+  :func:`check_json`).
+
+Every failure raises :class:`DownloadError` and leaves nothing behind; the callers
+(:func:`convlens.archive.download_dataset`, :func:`convlens.colab.fetch_trained_weights`) turn it
+into their own error with the fix.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import struct
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import ConvlensError
+from .files import atomic_path
+
+__all__ = [
+    "CHUNK_BYTES",
+    "DEADLINE_S",
+    "GIT_LFS_POINTER",
+    "HDF5_SIGNATURE",
+    "READ_TIMEOUT_S",
+    "DownloadError",
+    "Validator",
+    "check_hdf5",
+    "check_json",
+    "check_zip",
+    "download",
+    "hdf5_end_of_file",
+    "validator_for",
+]
+
+READ_TIMEOUT_S = 30.0
+"""Default seconds to wait for the server's answer, and for each read."""
+
+DEADLINE_S = 600.0
+"""Default seconds for the whole download of one file."""
+
+CHUNK_BYTES = 1 << 16
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+GIT_LFS_POINTER = b"version https://git-lfs"
+
+Validator = Callable[[Path], None]
+"""Raises :class:`DownloadError` (or ``ValueError``) when a downloaded file is not what it should be."""
+
+
+class DownloadError(ConvlensError, RuntimeError):
+    """A download failed or gave a file that is not what it should be; nothing was kept.
+
+    ``reason`` is one of ``"unreachable"`` (no answer: no network, refused, DNS), ``"http"``
+    (an HTTP error status), ``"timeout"`` (deadline or read timeout), ``"truncated"`` (fewer
+    bytes than announced) and ``"invalid"`` (the validator refused the content).
+    """
+
+    def __init__(self, message: str, url: str, reason: str):
+        super().__init__(message)
+        self.url = url
+        self.reason = reason
+
+
+def download(
+    url: str,
+    destination: str | os.PathLike,
+    *,
+    validate: Validator | None = None,
+    timeout: float = READ_TIMEOUT_S,
+    deadline: float = DEADLINE_S,
+) -> Path:
+    """Fetch ``url`` into ``destination`` atomically; return ``destination``.
+
+    ``timeout`` bounds the wait for the answer and for each read; ``deadline`` bounds the whole
+    download. The file is checked against ``Content-Length`` and by ``validate(path)`` before it
+    replaces ``destination``; on any failure the temporary file is removed, ``destination`` is
+    left as it was, and :class:`DownloadError` is raised.
+    """
+    destination = Path(destination)
+    start = time.monotonic()
+    try:
+        with atomic_path(destination) as temporary:
+            received, expected = _fetch(url, temporary, timeout, deadline, start)
+            if expected is not None and received != expected:
+                raise DownloadError(
+                    f"The download of {url} was cut short: {received} of {expected} bytes arrived.",
+                    url,
+                    "truncated",
+                )
+            if validate is not None:
+                try:
+                    validate(temporary)
+                except DownloadError:
+                    raise
+                except (ValueError, OSError) as exc:
+                    raise DownloadError(f"The file from {url} is not valid: {exc}", url, "invalid") from None
+    except DownloadError:
+        raise
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(f"The server answered {exc.code} {exc.reason} for {url}.", url, "http") from None
+    except urllib.error.URLError as exc:
+        reason = "timeout" if isinstance(exc.reason, TimeoutError) else "unreachable"
+        raise DownloadError(f"Could not reach {url} ({exc.reason}).", url, reason) from None
+    except TimeoutError:
+        raise DownloadError(
+            f"The server of {url} stopped answering for {timeout:g} s.", url, "timeout"
+        ) from None
+    except (http.client.HTTPException, ConnectionError) as exc:
+        raise DownloadError(
+            f"The download of {url} was cut short ({type(exc).__name__}: {exc}).", url, "truncated"
+        ) from None
+    return destination
+
+
+def _fetch(url: str, temporary: Path, timeout: float, deadline: float, start: float) -> tuple[int, int | None]:
+    """Stream ``url`` into ``temporary``; return (bytes received, Content-Length or None)."""
+    with urllib.request.urlopen(url, timeout=min(timeout, deadline)) as response, open(temporary, "wb") as out:
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length and length.strip().isdigit() else None
+        received = 0
+        while True:
+            if time.monotonic() - start > deadline:
+                raise DownloadError(
+                    f"The download of {url} took longer than its deadline of {deadline:g} s "
+                    f"({received} bytes arrived); the server or the network is too slow.",
+                    url,
+                    "timeout",
+                )
+            # read1 returns as soon as some bytes arrive, so the deadline is checked between
+            # small reads even when the server sends one byte at a time.
+            chunk = response.read1(CHUNK_BYTES)
+            if not chunk:
+                break
+            out.write(chunk)
+            received += len(chunk)
+    return received, expected
+
+
+def _first_bytes(path: Path, count: int = 60) -> str:
+    with open(path, "rb") as stream:
+        head = stream.read(count)
+    return repr(head.decode("utf-8", "replace"))
+
+
+def check_zip(path: Path) -> None:
+    """Refuse a file that is not a complete, undamaged zip archive (every member's CRC is read)."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"it is not a zip archive ({path.stat().st_size} bytes starting with {_first_bytes(path)}; "
+            "a web page from a captive portal or proxy?)"
+        )
+    try:
+        with zipfile.ZipFile(path) as zipped:
+            bad = zipped.testzip()
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"the zip archive is damaged ({exc})") from None
+    if bad is not None:
+        raise ValueError(f"the zip archive is damaged (member {bad!r} fails its CRC check)")
+
+
+def hdf5_end_of_file(path: Path) -> int | None:
+    """The file size that an HDF5 file's superblock records, or None if it cannot be read."""
+    with open(path, "rb") as stream:
+        head = stream.read(128)
+    if not head.startswith(HDF5_SIGNATURE) or len(head) < 16:
+        return None
+    version = head[8]
+    if version in (0, 1):
+        offsets = head[13]
+        # signature 8, versions/sizes 8, group K 4, flags 4, (v1: indexed K 2 + reserved 2),
+        # then base, free-space, end-of-file addresses of `offsets` bytes each.
+        position = 24 + (4 if version == 1 else 0) + 2 * offsets
+    elif version in (2, 3):
+        offsets = head[9]
+        position = 12 + 2 * offsets  # signature 8, version, sizes 2, flags; base, extension
+    else:
+        return None
+    if offsets not in (2, 4, 8) or len(head) < position + offsets:
+        return None
+    return struct.unpack_from({2: "<H", 4: "<I", 8: "<Q"}[offsets], head, position)[0]
+
+
+def check_hdf5(path: Path) -> None:
+    """Refuse a file that is not a whole HDF5 file (web page, Git LFS pointer, truncated)."""
+    with open(path, "rb") as stream:
+        head = stream.read(len(GIT_LFS_POINTER))
+    size = path.stat().st_size
+    if head.startswith(GIT_LFS_POINTER):
+        raise ValueError(
+            "it is a Git LFS pointer, not the weights; the repository must commit data/models/*.h5 as "
+            "plain files (no LFS)"
+        )
+    if not head.startswith(HDF5_SIGNATURE):
+        raise ValueError(f"it is not an HDF5 file ({size} bytes starting with {_first_bytes(path)})")
+    end = hdf5_end_of_file(path)
+    if end is not None and size < end:
+        raise ValueError(f"the HDF5 file is truncated: {size} bytes of the {end} its header records")
+
+
+def check_json(path: Path) -> None:
+    """Refuse a file that is not valid UTF-8 JSON."""
+    try:
+        json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"it is not valid JSON ({exc})") from None
+
+
+def validator_for(name: str) -> Validator | None:
+    """The validator that fits a file name: zip, HDF5 (``.h5``) or JSON; None for others."""
+    if name.endswith(".zip"):
+        return check_zip
+    if name.endswith(".h5"):
+        return check_hdf5
+    if name.endswith(".json"):
+        return check_json
+    return None

@@ -1,0 +1,273 @@
+"""Turning one image (a file, its bytes, a PIL image or an array) into the model's input.
+
+Pixel scaling is defined here and only here: the models of this book take RGB images
+of 150 x 150 pixels with values in [0, 1] (``uint8`` values divided by 255), as in
+Chollet's ``rescale=1./255``. Photo files are decoded by one decoder, :func:`decode_bytes`,
+for training (:mod:`convlens.data`) and for :func:`load_image` alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputImageError
+
+__all__ = [
+    "IMAGE_SIZE",
+    "IMAGE_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
+    "NUMERIC_MODES",
+    "ImageLoadError",
+    "decode_bytes",
+    "decode_file",
+    "image_files",
+    "load_image",
+    "readable",
+    "resize_batch",
+]
+
+IMAGE_SIZE: tuple[int, int] = (150, 150)
+"""Height and width of every model input in this book."""
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+MAX_IMAGE_PIXELS = 50_000_000
+"""Images larger than this (about 7000 x 7000) are refused rather than decoded."""
+
+
+class ImageLoadError(InputImageError):
+    """A file or array that cannot be turned into a model input (a ``ValueError``)."""
+
+
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """Sorted image files (by suffix) directly inside ``folder``."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+_READABLE: dict[tuple[str, int, int], bool] = {}
+"""Memo of :func:`readable` by (path, modification time, size): listing a split twice is cheap."""
+
+
+def readable(path: Path) -> bool:
+    """Whether the one decoder (:func:`decode_bytes`) can read the file ``path``.
+
+    The same rule as the pipeline and :func:`load_image`, so that a file that passes here
+    never stops a training run mid-epoch (a TIFF named ``.jpg`` opens in PIL, not here).
+    """
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _READABLE:
+        import tensorflow as tf
+
+        try:
+            tf.io.decode_image(path.read_bytes(), channels=0, expand_animations=False)
+            _READABLE[key] = True
+        except Exception:  # noqa: BLE001 - any failure means the file is unusable
+            _READABLE[key] = False
+    return _READABLE[key]
+
+
+def _check_size(target_size) -> tuple[int, int]:
+    """``target_size`` as (height, width) of positive ints, or an ImageLoadError saying so."""
+    try:
+        height, width = target_size
+        ok = all(not isinstance(v, bool) and int(v) == v and v >= 1 for v in (height, width))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ImageLoadError(f"target_size must be (height, width), two whole numbers of at least 1; "
+                             f"got {target_size!r}.")
+    return int(height), int(width)
+
+
+NUMERIC_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+"""PIL modes of one number per pixel (16-bit, 32-bit integer, float): read as arrays, by
+the rules of :func:`_array_to_rgb`, not converted by PIL (which clips them to 0..255)."""
+
+
+def _to_rgb_array(image) -> np.ndarray:
+    """PIL image of any 8-bit mode -> HxWx3 uint8; transparency is composited over white."""
+    from PIL import Image
+
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _array_to_rgb(array: np.ndarray) -> np.ndarray:
+    """An image array (HxW, HxWx1/3/4, or a batch of one) -> HxWx3 float32 in [0, 1].
+
+    Values by dtype: ``bool`` is 0/1; ``uint8`` and other integer types are 0..255;
+    ``uint16`` is 16-bit (0..65535); floats must already lie in [0, 1]. An integer array
+    holding only 0s and 1s is refused: it is almost surely a mask, and dividing it by 255
+    would silently give a black image (pass ``mask.astype(bool)`` for black and white).
+    """
+    array = np.asarray(array)
+    if array.size == 0:
+        raise ImageLoadError(f"The image array is empty (shape {array.shape}); pass an image of at least 1 x 1.")
+    if array.ndim == 4:
+        if array.shape[0] != 1:
+            raise ImageLoadError(f"Expected one image, got a batch of {array.shape[0]}; pass images one at a time.")
+        array = array[0]
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3, 4):
+        raise ImageLoadError(
+            f"An image array must be HxW, HxWx1, HxWx3 or HxWx4; got shape {array.shape}."
+        )
+    if array.dtype == bool:
+        values = array.astype(np.float32)
+    elif np.issubdtype(array.dtype, np.integer):
+        top = 65535 if array.dtype == np.uint16 else 255
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > top:
+            raise ImageLoadError(
+                f"Integer image values must lie in 0..{top} for dtype {array.dtype} (got {low}..{high}); "
+                "pass uint8 (0-255), uint16 (0-65535), or floats in [0, 1]."
+            )
+        if high == 1:
+            raise ImageLoadError(
+                f"This {array.dtype} array holds only 0s and 1s: a mask, not a 0-{top} image? Pass "
+                "mask.astype(bool) (1 becomes white) or a float array in [0, 1]."
+            )
+        values = array.astype(np.float32) / float(top)
+    elif np.issubdtype(array.dtype, np.floating):
+        values = array.astype(np.float32)
+        if not np.all(np.isfinite(values)):
+            raise ImageLoadError("The image array holds NaN or infinite values.")
+        if values.min() < 0.0 or values.max() > 1.0:
+            raise ImageLoadError(
+                f"Float image values must lie in [0, 1] (got {values.min():.3g}..{values.max():.3g}); "
+                "divide 0-255 values by 255, or pass a uint8 array."
+            )
+    else:
+        raise ImageLoadError(f"Unsupported image dtype {array.dtype}.")
+    if values.shape[-1] == 1:
+        values = np.repeat(values, 3, axis=-1)
+    elif values.shape[-1] == 4:
+        alpha = values[..., 3:]
+        values = values[..., :3] * alpha + (1.0 - alpha)
+    return values
+
+
+def load_image(source, target_size: Sequence[int] = IMAGE_SIZE) -> np.ndarray:
+    """A (1, 150, 150, 3) float32 batch in [0, 1] from an image file, its bytes, a PIL image or an array.
+
+    A file (a path, its bytes, or a binary file object) is decoded exactly as the training
+    pipeline decodes it (:func:`decode_bytes`, TensorFlow), so the same photo gives the same
+    input either way. Grayscale becomes RGB, transparency is composited over white, any size is
+    resized (bilinear, antialiased). PIL images and arrays follow :func:`_array_to_rgb`'s rules
+    (16-bit and float PIL modes included). A file that is not an image raises :class:`ImageLoadError`.
+    """
+    from PIL import Image
+
+    height, width = _check_size(target_size)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise ImageLoadError(f"No such image file: {path}.")
+        return _decode_to_batch(path.read_bytes(), str(path), (height, width))
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _decode_to_batch(bytes(source), "the bytes given", (height, width))
+    if hasattr(source, "read") and not isinstance(source, Image.Image):
+        raw = source.read()
+        if not isinstance(raw, bytes):
+            raise ImageLoadError("The file object was opened in text mode; open it with open(path, 'rb').")
+        return _decode_to_batch(raw, getattr(source, "name", "the file object"), (height, width))
+    if isinstance(source, Image.Image):
+        if source.mode in NUMERIC_MODES:
+            values = _array_to_rgb(np.asarray(source))
+        else:
+            values = _to_rgb_array(source).astype(np.float32) / 255.0
+    else:
+        values = _array_to_rgb(source)
+    return resize_batch(values[None], (height, width))
+
+
+def _decode_to_batch(raw: bytes, name: str, size: tuple[int, int]) -> np.ndarray:
+    """Encoded image bytes -> (1, H, W, 3) float32 in [0, 1], by the pipeline's rule."""
+    import tensorflow as tf
+
+    _check_pixels(raw, name)
+    try:
+        image = decode_bytes(tf, tf.constant(raw), size)
+    except tf.errors.OpError as exc:
+        reason = str(exc.message).strip().splitlines()[-1][:160]
+        raise ImageLoadError(
+            f"{name} is not a readable image ({reason}); this book decodes JPEG, PNG, GIF, BMP and WebP "
+            "(as the training pipeline does): convert it, or pass PIL.Image.open(path) to use PIL's decoder."
+        ) from None
+    return (image.numpy().astype(np.float32) / 255.0)[None]
+
+
+def _check_pixels(raw: bytes, name: str) -> None:
+    """Refuse an image over :data:`MAX_IMAGE_PIXELS` from its header, before decoding it."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - not for PIL: TensorFlow's decoder will say what is wrong
+        return
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageLoadError(
+            f"{name} is {width} x {height} pixels, more than this book's limit of {MAX_IMAGE_PIXELS:,}; "
+            "shrink it first."
+        )
+
+
+def resize_batch(images: np.ndarray, target_size: Sequence[int] = IMAGE_SIZE) -> np.ndarray:
+    """Resize a batch of HxWx3 float images in [0, 1] to ``target_size`` (float32)."""
+    import tensorflow as tf
+
+    height, width = _check_size(target_size)
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or 0 in images.shape:
+        raise ImageLoadError(
+            f"resize_batch takes a non-empty batch of shape (N, H, W, 3); got shape {images.shape}."
+        )
+    if images.shape[1:3] == (height, width):
+        return images.astype(np.float32)
+    resized = tf.image.resize(images, (height, width), antialias=True).numpy()
+    return np.clip(resized, 0.0, 1.0).astype(np.float32)
+
+
+def decode_file(tf, path):
+    """Decode and resize one file the way the training pipeline does (uint8, 150 x 150)."""
+    return decode_bytes(tf, tf.io.read_file(path), IMAGE_SIZE)
+
+
+def decode_bytes(tf, raw, size: Sequence[int] = IMAGE_SIZE):
+    """The one decoder of photo files: for training, ``data.load_split_arrays`` and :func:`load_image`.
+
+    TensorFlow decodes JPEG, PNG, GIF (first frame), BMP and WebP to ``uint8`` (a 16-bit PNG
+    keeps its top 8 bits); a PNG's transparency is composited over white, grey becomes RGB;
+    then a bilinear antialiased resize to ``size``, rounded back to ``uint8``.
+    """
+
+    def png():
+        image = tf.cast(tf.io.decode_png(raw, channels=0), tf.float32)
+        channels = tf.shape(image)[-1]
+        colour = tf.cond(channels < 3, lambda: tf.tile(image[..., :1], [1, 1, 3]), lambda: image[..., :3])
+        alpha = tf.cond(
+            tf.equal(channels % 2, 0), lambda: image[..., -1:] / 255.0, lambda: tf.ones_like(image[..., :1])
+        )
+        return colour * alpha + 255.0 * (1.0 - alpha)
+
+    def other():
+        return tf.cast(tf.io.decode_image(raw, channels=3, expand_animations=False), tf.float32)
+
+    image = tf.cond(tf.equal(tf.strings.substr(raw, 0, 8), b"\x89PNG\r\n\x1a\n"), png, other)
+    image.set_shape([None, None, 3])
+    image = tf.image.resize(image, tuple(size), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
