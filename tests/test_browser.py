@@ -7,6 +7,9 @@ every request to any other host, so it never depends on the network. It checks t
 - every page loads with no console error and no uncaught exception from the book's own scripts;
 - every image (figures, embedded viewer frames, logos) loads, with a natural width above zero;
 - every chapter page shows figures, and the chapter exercises come with their solutions;
+- every figure's smallest text is at least 9 px as rendered at the book's width (see
+  ``test_figure_text_is_legible_as_rendered``);
+- the maths is typeset by the book's own MathJax (no CDN), with no raw TeX left on the page;
 - the no-kernel channel and filter viewers (``.convlens-pager``) respond to their slider and
   their drop-down;
 - in the students' book each solution is hidden until its toggle is clicked; in the
@@ -48,6 +51,9 @@ PAGER_CHAPTERS = ("book/02_activations", "book/03_filters")
 """Chapters whose channel or filter viewers must be in the static book."""
 MIN_EXERCISES = 3
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
+
+MIN_TEXT_PX = 9.0
+"""The smallest text a reader must be able to read in a figure, in CSS pixels."""
 
 pytestmark = pytest.mark.browser
 
@@ -370,3 +376,71 @@ def test_handout_has_exercises_but_no_solutions(book, path):
     assert page.locator('[class*="solution"]').count() == 0, f"{path}: solution markup left in the handout"
     _screenshot(page, path, "__handout")
     assert not tab.errors, "; ".join(tab.errors)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures read at the book's width; maths typeset offline.
+
+
+def _figure_scales(page) -> list[dict]:
+    """Every visible stored-output figure: its natural width and its rendered width (CSS px).
+
+    The no-kernel viewers' frames (``.convlens-pager``) are pictures without text and are left
+    out; images inside folded cells or solutions (rendered width 0) are left out too.
+    """
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.cell_output img'))
+                 .filter(img => !img.closest('.convlens-pager') && img.naturalWidth > 0
+                                && img.getBoundingClientRect().width > 0)
+                 .map(img => ({src: (img.getAttribute('src') || '').slice(-60),
+                               natural: img.naturalWidth,
+                               rendered: img.getBoundingClientRect().width}))"""
+    )
+
+
+@pytest.mark.parametrize("edition", ["students", "instructors"])
+@pytest.mark.parametrize("doc", _chapter_docs() or [pytest.param(None, marks=pytest.mark.skip(reason="no chapter"))])
+def test_figure_text_is_legible_as_rendered(book, edition, doc):
+    """Smallest text as rendered = font size in figure pixels x rendered width / natural width.
+
+    The figures are drawn at :data:`convlens.plotting.common.FIGURE_DPI` (100) with no text
+    smaller than :data:`~convlens.plotting.common.MIN_FONT_PT` (9 pt = 12.5 px at 100 dpi), which
+    tests/test_plotting.py checks for every figure function of the package. The browser gives
+    the other factor: how much the page shrinks each figure. A figure drawn wider than the
+    column (784 px) is shrunk, and fails here once its 9 pt text falls under 9 px, that is once
+    it is shown at less than 72 % of its natural width. The instructors' edition opens the
+    solutions, so their figures are measured too.
+    """
+    from convlens.plotting.common import FIGURE_DPI, MIN_FONT_PT
+
+    if edition != "students" and not EDITIONS[edition].is_dir():
+        pytest.skip(f"{EDITIONS[edition]} is absent: make book-instructors")
+    page = book(edition).open(_html(doc))
+    figures = _figure_scales(page)
+    assert figures, f"{doc}: no visible figure to measure"
+    font_px = MIN_FONT_PT * FIGURE_DPI / 72
+    small = [
+        f"{figure['src']}: {figure['natural']} px shown at {figure['rendered']:.0f} px, text "
+        f"{font_px * figure['rendered'] / figure['natural']:.1f} px"
+        for figure in figures
+        if font_px * figure["rendered"] / figure["natural"] < MIN_TEXT_PX
+    ]
+    assert not small, f"{doc} ({edition}): figures whose smallest text is under {MIN_TEXT_PX} px: {small}"
+
+
+def test_maths_is_typeset_offline(book):
+    """The pages with maths load MathJax from the book (not a CDN) and typeset every formula."""
+    tab = book("students")
+    checked = 0
+    for doc in _chapter_docs():
+        page = tab.open(_html(doc))
+        raw = page.locator("div.math, span.math").count()
+        if not raw:
+            continue
+        checked += 1
+        page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=20_000)
+        typeset = page.locator("mjx-container").count()
+        assert typeset >= raw, f"{doc}: {raw} formulas but {typeset} typeset by MathJax"
+    assert checked, "no chapter has maths: the check would pass vacuously"
+    cdn = [url for url in tab.blocked if "mathjax" in url.lower()]
+    assert not cdn, f"MathJax requested from outside the book: {cdn}"

@@ -12,9 +12,11 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .. import activations as act
-from .common import ACTIVATION_CMAP
+from .. import probes
+from ..errors import LayerSelectionError
+from .common import ACTIVATION_CMAP, COLUMN_INCHES, MIN_FONT_PT
 
-DISPLAY_LABEL = "display value: (a - mean) / std x 64 + 128, clipped to 0..255"
+DISPLAY_LABEL = "display value (0-255)"
 """Colour-bar label of every display-scaled figure (see :func:`convlens.activations.display_scale`)."""
 
 
@@ -37,7 +39,7 @@ def show_input(image: np.ndarray, title: str):
 def method_diagram(layer_names: Sequence[str], shapes: Mapping[str, Sequence[int]] | None = None):
     """The method as a drawing: input E -> activation model -> one output A_i per layer -> maps S_i."""
     count = len(layer_names)
-    fig, ax = plt.subplots(figsize=(11, 0.62 * count + 1.6))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.5 * count + 1.4))
     ax.set_xlim(0, 11)
     ax.set_ylim(-0.8, count + 0.6)
     ax.set_axis_off()
@@ -45,13 +47,13 @@ def method_diagram(layer_names: Sequence[str], shapes: Mapping[str, Sequence[int
 
     def box(x, y, w, h, text, colour):
         ax.add_patch(FancyBboxPatch((x, y - h / 2), w, h, boxstyle="round,pad=0.05", fc=colour, ec="0.3"))
-        ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=9)
+        ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=MIN_FONT_PT)
 
     def arrow(x0, y0, x1, y1):
         ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=12, color="0.3"))
 
     box(0.1, middle, 1.7, 1.0, "input E\n(1, 150, 150, 3)\nthe photo", "#dbe9f6")
-    label = "activation model\nkeras.Model(\n inputs=model.inputs,\n outputs=[A_1 ... A_n])\none forward pass"
+    label = "activation model\nkeras.Model(\n model.input,\n [A_1 ... A_n])\none forward pass"
     box(2.4, middle, 2.4, max(1.4, count * 0.55), label, "#fde9c9")
     arrow(1.85, middle, 2.35, middle)
     for i, name in enumerate(layer_names):
@@ -61,9 +63,9 @@ def method_diagram(layer_names: Sequence[str], shapes: Mapping[str, Sequence[int
         arrow(4.85, middle, 5.45, y)
         box(8.7, y, 2.2, 0.5, f"S_{i + 1}{shape}", "#efe3f4")
         arrow(8.15, y, 8.65, y)
-    ax.text(5.5 + 1.3, count - 0.2, "outputs A_i (layer outputs)", ha="center", fontsize=9, style="italic")
-    ax.text(8.7 + 1.1, count - 0.2, "feature maps S_i (H, W, C)", ha="center", fontsize=9, style="italic")
-    ax.set_title("Method: one model, one output per conv/pooling layer, all maps from one forward pass")
+    ax.text(5.5 + 1.3, count - 0.2, "layer outputs A_i", ha="center", fontsize=MIN_FONT_PT, style="italic")
+    ax.text(8.7 + 1.1, count - 0.2, "feature maps S_i", ha="center", fontsize=MIN_FONT_PT, style="italic")
+    ax.set_title("One model, one output per layer, one forward pass")
     fig.tight_layout()
     return fig
 
@@ -103,7 +105,7 @@ def plot_layer(activations: Mapping[str, np.ndarray], layer: str, ncols: int = 1
     """
     if layer not in activations:
         valid = ", ".join(activations)
-        raise act.LayerSelectionError(f"No activations for layer {layer!r}; valid layer names: {valid}.")
+        raise LayerSelectionError(f"No activations for layer {layer!r}; valid layer names: {valid}.")
     maps = np.asarray(activations[layer])
     maps = maps[index] if maps.ndim == 4 else maps
     height, width, count = maps.shape
@@ -111,16 +113,21 @@ def plot_layer(activations: Mapping[str, np.ndarray], layer: str, ncols: int = 1
     nrows = math.ceil(count / ncols)
     gap = max(1, height // 24)
     mosaic = channel_mosaic(act.display_scale(maps).astype(np.float32), ncols, gap)
-    blank = int(act.blank_channels(maps).sum())
-    fig, ax = plt.subplots(figsize=(min(15.0, 1.0 * ncols + 1.5), max(2.2, 1.0 * nrows + 0.9)))
+    blank = int(probes.blank_channels(maps).sum())
+    cell = (COLUMN_INCHES - 1.6) / ncols
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, max(2.4, cell * nrows * height / width + 1.3)))
     shown = ax.imshow(np.ma.masked_invalid(mosaic), cmap=_cmap_with_white_gaps(), vmin=0, vmax=255,
                       interpolation="nearest")
-    ax.set_xticks([c * (width + gap) + width / 2 for c in range(ncols)], [str(c) for c in range(ncols)], fontsize=7)
+    ax.set_xticks([c * (width + gap) + width / 2 for c in range(ncols)], [str(c) for c in range(ncols)],
+                  fontsize=MIN_FONT_PT)
     ax.set_yticks([r * (height + gap) + height / 2 for r in range(nrows)], [str(r * ncols) for r in range(nrows)],
-                  fontsize=7)
-    ax.set(xlabel="column (channel = row start + column)", ylabel="row start")
-    ax.set_title(f"{layer}: {height} x {width} x {count} ({count} channels, {blank} blank for this photo)")
-    fig.colorbar(shown, ax=ax, fraction=0.025, pad=0.01).set_label(DISPLAY_LABEL, fontsize=7)
+                  fontsize=MIN_FONT_PT)
+    ax.set_xlabel("column (channel = row start + column)", fontsize=MIN_FONT_PT + 1)
+    ax.set_ylabel("row start", fontsize=MIN_FONT_PT + 1)
+    ax.set_title(f"{layer}: {height} x {width} x {count}, {blank} of {count} channels blank", fontsize=11)
+    bar = fig.colorbar(shown, ax=ax, fraction=0.03, pad=0.01)
+    bar.set_label(DISPLAY_LABEL, fontsize=MIN_FONT_PT)
+    bar.ax.tick_params(labelsize=MIN_FONT_PT)
     fig.tight_layout()
     return fig
 
@@ -131,15 +138,15 @@ def plot_sparsity(fractions: Mapping[str, Mapping[int, float]], class_names: Seq
     layers = list(fractions)
     positions = np.arange(len(layers))
     width = 0.38
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.4))
     for k, name in enumerate(class_names):
         values = [fractions[layer].get(k, np.nan) for layer in layers]
         label = name + (f" ({count_per_class[k]} photos)" if count_per_class else "")
         bars = ax.bar(positions + (k - 0.5) * width, values, width, label=label)
-        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+        ax.bar_label(bars, fmt="%.2f", fontsize=MIN_FONT_PT, rotation=90, padding=2)
     ax.set_xticks(positions, layers, rotation=30, ha="right")
-    ax.set(ylim=(0, 1.05), ylabel="fraction of channels all zero", xlabel="layer",
-           title="Sparsity per layer: blank channels, averaged over validation photos")
+    ax.set(ylim=(0, 1.15), ylabel="fraction of channels all zero", xlabel="layer",
+           title="Blank channels per layer, averaged over validation photos")
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -148,15 +155,15 @@ def plot_sparsity(fractions: Mapping[str, Mapping[int, float]], class_names: Seq
 
 def plot_layer_measures(probe: Mapping[str, float], r2: Mapping[str, float], input_probe: float | None = None):
     """Two panels per layer: linear-probe accuracy (class information) and photo R^2 (visual information)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, (left, right) = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 8.0))
     layers = list(probe)
     left.plot(layers, [probe[layer] for layer in layers], "o-", label="probe on pooled activations")
     left.axhline(0.5, color="0.5", ls=":", label="chance (0.5)")
     if input_probe is not None:
-        left.axhline(input_probe, color="tab:red", ls="--", label=f"probe on mean RGB of the photo ({input_probe:.2f})")
+        left.axhline(input_probe, color="tab:red", ls="--", label=f"probe on the photo's mean RGB ({input_probe:.2f})")
     left.set(ylim=(0.4, 1.0), ylabel="test accuracy, cats vs dogs", xlabel="layer",
              title="Class information: linear probe per layer")
-    left.legend(fontsize=8)
+    left.legend(fontsize=MIN_FONT_PT)
     layers_r2 = list(r2)
     right.plot(layers_r2, [r2[layer] for layer in layers_r2], "s-", color="tab:green")
     right.set(ylim=(0, 1.02), ylabel="R^2 of the photo's pixels", xlabel="layer",
@@ -175,21 +182,26 @@ def plot_edge_channels(image: np.ndarray, activations: Mapping[str, np.ndarray],
     """The photo's Sobel edge maps beside the channels of ``layer`` that correlate most with them."""
     image = np.asarray(image)
     image = image[0] if image.ndim == 4 else image
-    panels = [("the photo (grey level)", act.edge_maps(image)["intensity"], "gray", None)]
-    for kind in act.EDGE_KINDS[1:]:
+    panels = [("the photo (grey level)", probes.edge_maps(image)["intensity"], "gray", None)]
+    for kind in probes.EDGE_KINDS[1:]:
         best = int(np.argmax(correlations[kind]))
         polarity = int(correlations[kind + " polarity"][best])
-        name = [key for key in act.edge_maps(image) if key.startswith(kind)][polarity]
-        panels.append((name.replace(", ", "\n(Sobel, ") + ")", act.edge_map(image, kind, polarity), "gray", None))
+        name = [key for key in probes.edge_maps(image) if key.startswith(kind)][polarity]
+        panels.append((name.replace(", ", "\n(Sobel, ") + ")", probes.edge_map(image, kind, polarity), "gray", None))
         panels.append((f"{layer} channel {best}\n(mean r = {correlations[kind][best]:.2f} with these)",
                        act.channel_map(activations, layer, best), ACTIVATION_CMAP, "activation"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.6))
-    for ax, (title, values, cmap, label) in zip(axes, panels, strict=True):
+    # Two rows at the column's width: the photo, then each edge map beside its best channel.
+    fig, axes = plt.subplots(2, 3, figsize=(COLUMN_INCHES, 5.8))
+    places = [axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 1], axes[1, 2]]
+    axes[1, 0].set_axis_off()
+    for ax, (title, values, cmap, label) in zip(places, panels, strict=True):
         shown = ax.imshow(values, cmap=cmap)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=MIN_FONT_PT)
         ax.set_axis_off()
         if label:
-            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02).set_label(label, fontsize=7)
+            bar = fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+            bar.set_label(label, fontsize=MIN_FONT_PT)
+            bar.ax.tick_params(labelsize=MIN_FONT_PT)
     fig.suptitle(f"First-layer channels as edge detectors ({layer})")
     fig.tight_layout()
     return fig

@@ -8,7 +8,17 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .common import image_grid
+from .common import COLUMN_INCHES, MIN_FONT_PT, image_grid
+
+__all__ = [
+    "activation_bars",
+    "compare_pattern_grids",
+    "compare_patterns",
+    "pattern_grid",
+    "pattern_titles",
+    "show_pattern",
+]
+
 
 
 def pattern_titles(
@@ -47,8 +57,12 @@ def pattern_grid(
         raise ValueError(f"Got {len(patterns)} patterns for {len(indices)} indices; pass one index per pattern.")
     indices = [int(i) for i in indices]
     title = suptitle or f"Filter patterns of {layer_name} (filters {indices[0]} to {indices[-1]})"
-    titles = pattern_titles(layer_name, indices, silent, mark)
-    return image_grid(list(patterns), titles, ncols=ncols, suptitle=title, cell_inches=1.5)
+    flags = silent if silent is not None else [False] * len(indices)
+    # Short titles fit the column: "#i", with "*" for the flagged filters, explained in the title.
+    titles = [f"#{i}" + ("*" if flag else "") for i, flag in zip(indices, flags, strict=True)]
+    if any(flags):
+        title += f"\n* {mark}"
+    return image_grid(list(patterns), titles, ncols=ncols, suptitle=title, cell_inches=COLUMN_INCHES / ncols)
 
 
 def compare_patterns(
@@ -60,14 +74,16 @@ def compare_patterns(
 ):
     """Patterns of the same filters under several conditions, one row per condition (its name at left).
 
-    ``captions`` optionally adds a line per image (e.g. the mean activation it reaches).
+    ``captions`` optionally adds a line per image (e.g. the mean activation it reaches). The
+    figure is at most the book's column wide (cells shrink to fit).
     """
     names = list(rows)
+    cell_inches = min(cell_inches, (COLUMN_INCHES - 0.6) / len(indices))
     for name in names:
         if len(rows[name]) != len(indices):
             raise ValueError(f"Row {name!r} has {len(rows[name])} patterns for {len(indices)} indices.")
     fig, axes = plt.subplots(
-        len(names), len(indices), figsize=(len(indices) * cell_inches + 1.2, len(names) * cell_inches + 0.6),
+        len(names), len(indices), figsize=(len(indices) * cell_inches + 0.6, len(names) * (cell_inches + 0.4) + 0.7),
         squeeze=False,
     )
     for r, name in enumerate(names):
@@ -79,31 +95,43 @@ def compare_patterns(
             title = f"filter {int(index)}"
             if captions is not None and name in captions:
                 title += f"\n{captions[name][c]}"
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title, fontsize=MIN_FONT_PT)
         axes[r, 0].set_ylabel(name, fontsize=10)
-    fig.suptitle(suptitle, fontsize=12)
+    fig.suptitle(suptitle, fontsize=11)
     fig.tight_layout()
     return fig
 
 
 def compare_pattern_grids(grids: Mapping[str, Sequence[np.ndarray]], indices: Sequence[int], suptitle: str,
-                          ncols: int = 8, cell_inches: float = 0.95):
-    """Two (or more) grids of the same filters side by side, each with its own heading (e.g. conv vs pool)."""
+                          ncols: int = 8):
+    """Two (or more) sets of patterns of the same filters, interleaved: for each run of ``ncols``
+    filters, one row per set (its name at left), so that each filter's pictures sit one above the
+    other. The figure is the book's column wide."""
     names = list(grids)
-    nrows = math.ceil(len(indices) / ncols)
-    fig = plt.figure(figsize=(len(names) * ncols * cell_inches + 0.4 * len(names), nrows * cell_inches + 1.0))
-    subfigs = np.atleast_1d(fig.subfigures(1, len(names), wspace=0.03))
-    for subfig, name in zip(subfigs, names, strict=True):
+    for name in names:
         if len(grids[name]) != len(indices):
             raise ValueError(f"Grid {name!r} has {len(grids[name])} patterns for {len(indices)} indices.")
-        axes = subfig.subplots(nrows, ncols, squeeze=False)
-        for i, ax in enumerate(axes.flat):
-            ax.set_axis_off()
-            if i < len(indices):
-                ax.imshow(grids[name][i])
-                ax.set_title(f"#{int(indices[i])}", fontsize=7, pad=2)
-        subfig.suptitle(name, fontsize=11)
-    fig.suptitle(suptitle, fontsize=12, y=1.02)
+    blocks = math.ceil(len(indices) / ncols)
+    cell = (COLUMN_INCHES - 0.9) / ncols
+    fig, axes = plt.subplots(blocks * len(names), ncols, squeeze=False,
+                             figsize=(COLUMN_INCHES, blocks * len(names) * cell + blocks * 0.3 + 0.8))
+    for block in range(blocks):
+        for k, name in enumerate(names):
+            row = block * len(names) + k
+            for col in range(ncols):
+                ax = axes[row, col]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                position = block * ncols + col
+                if position >= len(indices):
+                    ax.set_axis_off()
+                    continue
+                ax.imshow(grids[name][position])
+                if k == 0:
+                    ax.set_title(f"#{int(indices[position])}", fontsize=MIN_FONT_PT, pad=2)
+            axes[row, 0].set_ylabel(name, fontsize=MIN_FONT_PT)
+    fig.suptitle(suptitle, fontsize=11)
+    fig.tight_layout(h_pad=0.3, w_pad=0.2)
     return fig
 
 
@@ -113,12 +141,12 @@ def activation_bars(values: Mapping[str, Sequence[float]], indices: Sequence[int
     names = list(values)
     x = np.arange(len(indices))
     width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(indices) + 2), 3.6))
+    fig, ax = plt.subplots(figsize=(min(COLUMN_INCHES, max(6.0, 0.9 * len(indices) + 2)), 3.6))
     for k, name in enumerate(names):
         ax.bar(x + (k - (len(names) - 1) / 2) * width, values[name], width, label=name)
     ax.set_xticks(x, [str(int(i)) for i in indices])
     ax.set(title=title, xlabel="filter index", ylabel=ylabel)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=MIN_FONT_PT)
     fig.tight_layout()
     return fig

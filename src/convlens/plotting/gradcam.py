@@ -9,15 +9,29 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..gradcam import upsample
-from .common import ACTIVATION_CMAP
+from .common import ACTIVATION_CMAP, COLUMN_INCHES, MIN_FONT_PT
 
-HEATMAP_LABEL = "Grad-CAM importance (0 = none, 1 = the map's maximum)"
+__all__ = [
+    "HEATMAP_LABEL",
+    "blend",
+    "comparison_grid",
+    "correlation_histogram",
+    "deletion_plot",
+    "heatmap_and_overlay",
+    "overlay",
+    "overlay_grid",
+]
 
 
-def blend(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45, cmap: str = ACTIVATION_CMAP) -> np.ndarray:
+HEATMAP_LABEL = "Grad-CAM importance (0: photo shows through; 1: the maximum)"
+
+
+def blend(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.8, cmap: str = ACTIVATION_CMAP) -> np.ndarray:
     """The photo (H, W, 3) in [0, 1], any resolution, with the heatmap resized to it and blended on top.
 
-    Returns an (H, W, 3) array in [0, 1]: ``(1 - alpha) * photo + alpha * colour(heatmap)``.
+    The opacity follows the heat, as in Chollet's overlays: where the heatmap is 0 the photo shows
+    unchanged, where it is 1 the colour covers it with opacity ``alpha``. Returns an (H, W, 3)
+    array in [0, 1]: ``(1 - alpha * heat) * photo + alpha * heat * colour(heat)``.
     """
     photo = np.asarray(image, dtype=np.float32)
     if photo.ndim == 4 and photo.shape[0] == 1:
@@ -26,23 +40,26 @@ def blend(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45, cmap: str
         raise ValueError(f"blend needs one RGB photo (H, W, 3), got shape {photo.shape}.")
     if photo.max() > 1.0:
         raise ValueError("Photo values must lie in [0, 1]; divide 0-255 values by 255.")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], not {alpha!r}.")
     heat = upsample(np.asarray(heatmap, dtype=np.float32), photo.shape[:2])
     colours = matplotlib.colormaps[cmap](heat)[..., :3].astype(np.float32)
-    return np.clip((1.0 - alpha) * photo + alpha * colours, 0.0, 1.0)
+    weight = (alpha * heat)[..., None].astype(np.float32)
+    return np.clip((1.0 - weight) * photo + weight * colours, 0.0, 1.0)
 
 
 def _colorbar(fig, axes, cmap: str = ACTIVATION_CMAP, label: str = HEATMAP_LABEL) -> None:
     mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0.0, 1.0), cmap=cmap)
     bar = fig.colorbar(mappable, ax=axes, fraction=0.046 if np.ndim(axes) == 0 else 0.025, pad=0.02)
-    bar.set_label(label, fontsize=8)
-    bar.ax.tick_params(labelsize=7)
+    bar.set_label(label, fontsize=MIN_FONT_PT)
+    bar.ax.tick_params(labelsize=MIN_FONT_PT)
 
 
 def overlay(
     image: np.ndarray,
     heatmap: np.ndarray,
     title: str | None = None,
-    alpha: float = 0.45,
+    alpha: float = 0.8,
     ax=None,
     inches: float | None = None,
 ):
@@ -55,7 +72,7 @@ def overlay(
     if photo.ndim == 4:
         photo = photo[0]
     if ax is None:
-        size = inches or max(3.0, min(7.0, photo.shape[1] / 100))
+        size = inches or max(3.0, min(COLUMN_INCHES / 1.25, photo.shape[1] / 100))
         fig, ax = plt.subplots(figsize=(size * 1.25, size))
     else:
         fig = ax.figure
@@ -70,12 +87,16 @@ def overlay_grid(
     images: Sequence[np.ndarray],
     heatmaps: Sequence[np.ndarray],
     titles: Sequence[str] | None = None,
-    ncols: int = 6,
+    ncols: int = 3,
     suptitle: str | None = None,
     cell_inches: float = 2.2,
-    alpha: float = 0.45,
+    alpha: float = 0.8,
 ):
-    """A grid of photos with their heatmaps blended over them, one shared colour bar. Returns the figure."""
+    """A grid of photos with their heatmaps blended over them, one shared colour bar. Returns the figure.
+
+    The defaults (three photos of 2.2 inches per row) fit the book's 784-pixel column at 100 dpi,
+    so that 9-point titles stay legible.
+    """
     count = len(images)
     if count == 0 or len(heatmaps) != count:
         raise ValueError(f"overlay_grid needs as many heatmaps as photos (at least one); got {count} and "
@@ -89,9 +110,9 @@ def overlay_grid(
         if i < count:
             ax.imshow(blend(images[i], heatmaps[i], alpha))
             if titles is not None:
-                ax.set_title(titles[i], fontsize=8)
+                ax.set_title(titles[i], fontsize=MIN_FONT_PT)
     if suptitle:
-        fig.suptitle(suptitle, fontsize=12)
+        fig.suptitle(suptitle, fontsize=11)
     _colorbar(fig, axes)
     return fig
 
@@ -117,24 +138,24 @@ def comparison_grid(
                              figsize=((len(names) + 1) * cell_inches + 1.0, count * cell_inches + 0.6))
     for row in range(count):
         axes[row, 0].imshow(np.clip(images[row], 0, 1))
-        axes[row, 0].set_title(row_titles[row] if row_titles else "photo", fontsize=8)
+        axes[row, 0].set_title(row_titles[row] if row_titles else "photo", fontsize=MIN_FONT_PT)
         for col, name in enumerate(names, start=1):
             axes[row, col].imshow(blend(images[row], columns[name][row]))
             title = cell_titles[name][row] if cell_titles and name in cell_titles else name
-            axes[row, col].set_title(title, fontsize=8)
+            axes[row, col].set_title(title, fontsize=MIN_FONT_PT)
     for ax in axes.flat:
         ax.set_axis_off()
     if suptitle:
-        fig.suptitle(suptitle, fontsize=12)
+        fig.suptitle(suptitle, fontsize=11)
     _colorbar(fig, axes)
     return fig
 
 
 def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[float]], title: str | None = None):
     """Deletion curves (mean class probability vs fraction of pixels blanked), area under each in the legend."""
-    from ..gradcam import curve_area
+    from ..checks import curve_area
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
     for name, values in curves.items():
         style = "--" if "random" in name.lower() else "-"
         ax.plot(fractions, values, style, marker="o", markersize=3,
@@ -142,14 +163,14 @@ def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[floa
     ax.set(xlabel="fraction of pixels blanked (most important first)", ylabel="mean probability of the class",
            title=title or "Deletion: blanking what the heatmap ranks highest", xlim=(0, 1), ylim=(0, 1.02))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=MIN_FONT_PT)
     fig.tight_layout()
     return fig
 
 
 def correlation_histogram(values: Mapping[str, np.ndarray], title: str | None = None):
     """Histograms of per-photo Spearman rank correlations between heatmaps (NaNs left out)."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    fig, ax = plt.subplots(figsize=(7.2, 4.0))
     bins = np.linspace(-1, 1, 41)
     for name, corr in values.items():
         corr = np.asarray(corr, dtype=np.float64)
@@ -158,7 +179,7 @@ def correlation_histogram(values: Mapping[str, np.ndarray], title: str | None = 
     ax.axvline(0.0, color="grey", linewidth=0.8)
     ax.set(xlabel="Spearman rank correlation between the two heatmaps of a photo", ylabel="photos",
            title=title or "Model randomization check", xlim=(-1, 1))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=MIN_FONT_PT)
     fig.tight_layout()
     return fig
 
@@ -169,12 +190,16 @@ def heatmap_and_overlay(image: np.ndarray, heatmap: np.ndarray, title: str | Non
     if photo.ndim == 4:
         photo = photo[0]
     heat = np.asarray(heatmap, dtype=np.float32)
-    fig, (raw_ax, over_ax) = plt.subplots(1, 2, figsize=(10.5, 4.4), layout="constrained")
+    fig, (raw_ax, over_ax) = plt.subplots(1, 2, figsize=(7.8, 3.6), layout="constrained")
     shown = raw_ax.imshow(heat, cmap=ACTIVATION_CMAP, vmin=0.0, vmax=1.0)
-    raw_ax.set(title=f"Heatmap on {layer}'s {heat.shape[1]} x {heat.shape[0]} grid",
-               xlabel="feature-map column", ylabel="feature-map row")
-    fig.colorbar(shown, ax=raw_ax, fraction=0.046, pad=0.02).set_label(HEATMAP_LABEL, fontsize=8)
-    overlay(photo, heat, title=f"Over the photo at its own {photo.shape[1]} x {photo.shape[0]} pixels", ax=over_ax)
+    raw_ax.set_title(f"{layer}'s {heat.shape[1]} x {heat.shape[0]} grid", fontsize=10)
+    raw_ax.set_xlabel("feature-map column", fontsize=MIN_FONT_PT)
+    raw_ax.set_ylabel("feature-map row", fontsize=MIN_FONT_PT)
+    raw_ax.tick_params(labelsize=MIN_FONT_PT)
+    bar = fig.colorbar(shown, ax=raw_ax, fraction=0.046, pad=0.02)
+    bar.set_label("importance", fontsize=MIN_FONT_PT)
+    bar.ax.tick_params(labelsize=MIN_FONT_PT)
+    overlay(photo, heat, title=f"Over the photo ({photo.shape[1]} x {photo.shape[0]} pixels)", ax=over_ax)
     if title:
         fig.suptitle(title, fontsize=12)
     return fig

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import activations as act
+from ..core import select_layers
+from ..errors import LayerSelectionError
 from .pager import image_pager, image_pager_html
 
 
@@ -17,7 +19,7 @@ def _pager_groups(activations: Mapping[str, np.ndarray], layers: Sequence[str] |
     titles: dict[str, list[str]] = {}
     for name in names:
         if name not in activations:
-            raise act.LayerSelectionError(
+            raise LayerSelectionError(
                 f"No activations for layer {name!r}; valid layer names: {', '.join(activations)}."
             )
         height, width, count = np.asarray(activations[name]).shape[-3:]
@@ -59,7 +61,7 @@ class ActivationExplorer:
     ``photos`` maps a label to an image path or a (150, 150, 3) / (1, 150, 150, 3) array. The
     feature maps of a photo are computed once, on first use, and cached; changing the layer or
     the channel only redraws. A text box takes any image path (loaded with
-    :func:`convlens.data.load_image`). Needs a kernel: the rendered book shows the static pager.
+    :func:`convlens.images.load_image`). Needs a kernel: the rendered book shows the static pager.
     """
 
     def __init__(self, model, photos: Mapping[str, object], layers=None):
@@ -68,7 +70,7 @@ class ActivationExplorer:
         if not photos:
             raise ValueError("ActivationExplorer needs at least one photo (a label -> path or array mapping).")
         self.model = model
-        self.layer_names = [layer.name for layer in act.select_layers(model, layers)]
+        self.layer_names = [layer.name for layer in select_layers(model, layers)]
         self.photos: dict[str, object] = dict(photos)
         self.cache: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
         self.forward_passes = 0
@@ -90,7 +92,7 @@ class ActivationExplorer:
     def activations_for(self, label: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The photo and its feature maps, computed once per photo (one forward pass), then cached."""
         if label not in self.cache:
-            from ..data import load_image
+            from ..images import load_image
 
             source = self.photos[label]
             image = load_image(source) if isinstance(source, (str, os.PathLike)) else np.asarray(source)
@@ -100,7 +102,7 @@ class ActivationExplorer:
         return self.cache[label]
 
     def _on_path(self, _=None) -> None:
-        from ..data import ImageLoadError, load_image
+        from ..images import ImageLoadError, load_image
 
         path = self.path.value.strip()
         try:
@@ -132,7 +134,7 @@ class ActivationExplorer:
 
         image, activations = self.activations_for(self.photo.value)
         values = act.channel_map(activations, self.layer.value, self.channel.value)
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
+        fig, (left, right) = plt.subplots(1, 2, figsize=(7.8, 3.6))
         left.imshow(image[0])
         left.set(title=f"photo: {self.photo.value}", xlabel="x (pixels)", ylabel="y (pixels)")
         shown = right.imshow(values, cmap=ACTIVATION_CMAP)

@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import filters
+from ..core import conv_and_pooling_layer_names
 from .pager import image_pager
+
+__all__ = [
+    "pattern_explorer",
+    "pattern_pager",
+]
+
 
 
 def pattern_pager(grids: Mapping[str, tuple[Sequence[int], np.ndarray]], title: str = "Stored filter patterns",
@@ -25,7 +32,7 @@ def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int
     import ipywidgets as widgets
     from PIL import Image
 
-    names = list(layer_names) if layer_names else filters.pattern_layer_names(model)
+    names = list(layer_names) if layer_names else conv_and_pooling_layer_names(model)
     for name in names:
         filters.check_pattern_layer(model, name)
 

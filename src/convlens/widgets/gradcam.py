@@ -9,6 +9,12 @@ import numpy as np
 from .. import gradcam
 from .pager import image_pager
 
+__all__ = [
+    "gradcam_browser",
+    "overlay_pager",
+]
+
+
 
 def _label_name(label: int) -> str:
     return "dog" if int(label) == 1 else "cat"

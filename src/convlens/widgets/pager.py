@@ -15,6 +15,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+__all__ = [
+    "encode_image",
+    "image_pager",
+    "image_pager_html",
+]
+
+
 _counter = itertools.count()
 
 
