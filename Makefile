@@ -18,9 +18,18 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+# The public cats_and_dogs_filtered.zip layout (what Colab readers get), built from $(CONVLENS_DATA).
+PUBLIC_DATA := _build/public_layout
+INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
+# nbval re-executes the chapters on another numeric back-end than `make notebooks` stores them with
+# (TensorFlow's Eigen kernels instead of oneDNN), so every test run is a cross-machine check; the
+# numbers are compared with the tolerance of book/nbval_tolerance.py. `make test NBVAL_BACKEND=`
+# runs on the default back-end instead.
+NBVAL_BACKEND ?= TF_ENABLE_ONEDNN_OPTS=0
 JB_FLAGS := -W --keep-going
 
-.PHONY: setup book book-instructors handout test unit nbval notebooks lint bench browser-deps clean
+.PHONY: setup book book-instructors handout test unit nbval notebooks lint bench browser-deps clean \
+	public-layout public-run sync sync-check
 
 setup: $(STAMP)
 
@@ -58,18 +67,21 @@ lint: $(STAMP)
 ## Everything: lint, unit tests, every notebook re-executed and compared (nbval), browser test
 ## (over the three editions of the book, freshly built; screenshots in _build/screenshots).
 ## Kernels must draw inline as when the notebooks were stored: under MPLBACKEND=Agg, plt.show()
-## draws nothing and nbval reports the stored figures as missing outputs.
+## draws nothing and nbval reports the stored figures as missing outputs. Printed numbers are
+## compared with a measured tolerance (book/conftest.py, book/nbval_tolerance.py), on the
+## Eigen back-end ($(NBVAL_BACKEND)).
 test: $(STAMP) lint book book-instructors handout browser-deps
 	rm -rf _build/screenshots
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
+	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests -m "not browser"
 
 nbval: $(STAMP)
-	$(PY) -m pytest -q book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
+	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
 
-## Re-execute every notebook in place (what the book stores and nbval compares), timing each.
+## Re-execute every notebook in place (what the book stores and nbval compares), timing each;
+## then their text twins (make sync).
 notebooks: $(STAMP)
 	cd book && for nb in $(notdir $(NOTEBOOKS)); do \
 		SECONDS=0; \
@@ -77,6 +89,26 @@ notebooks: $(STAMP)
 		echo "$$nb: executed in $$SECONDS s"; \
 	done
 	$(PY) tools/clean_notebooks.py $(NOTEBOOKS)
+	$(PY) tools/sync_notebooks.py
+
+## Every chapter executed top to bottom against the public archive's layout (train 1000 + 1000,
+## validation 500 + 500, no test/, files cat.N.jpg), built from the shared photos by
+## tools/make_public_layout.py. Errors only, no output comparison; executed copies in
+## _build/public_run (the chapters themselves are never rewritten).
+public-layout: $(STAMP)
+	@test -n "$(CONVLENS_DATA)" || { echo "Set CONVLENS_DATA to the shared photos (train/, validation/)"; exit 2; }
+	$(PY) tools/make_public_layout.py "$(CONVLENS_DATA)" --out $(PUBLIC_DATA)
+
+public-run: public-layout
+	CONVLENS_DATA=$(abspath $(PUBLIC_DATA)) $(INLINE) $(PY) tools/run_notebooks.py --out _build/public_run --timeout 1200 $(NOTEBOOKS)
+
+## Text twins of the chapters (book/text/*.md, MyST markdown, no outputs) for review:
+## `make sync` rewrites them from the notebooks, `make sync-check` fails when a pair is out of step.
+sync: $(STAMP)
+	$(PY) tools/sync_notebooks.py
+
+sync-check: $(STAMP)
+	$(PY) tools/sync_notebooks.py --check
 
 bench: $(STAMP)
 	$(PY) bench/bench_filters.py
