@@ -75,7 +75,7 @@ test: $(STAMP) lint book book-instructors handout browser-deps
 	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests -m "not browser"
+	$(PY) -m pytest -q tests -m "not browser and not slow"
 
 nbval: $(STAMP)
 	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider

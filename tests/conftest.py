@@ -18,7 +18,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 
 def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "slow: fits a model (tests/test_train.py); make unit leaves these out")
+    config.addinivalue_line("markers", "slow: fits a model or runs VGG16 notebook cells; make unit leaves these out")
 
 
 def write_photo(path: Path, seed: int, size=(40, 50), mode="RGB", fmt="JPEG") -> Path:

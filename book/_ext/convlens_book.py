@@ -86,9 +86,50 @@ def _open_solutions(app: Sphinx, doctree: nodes.document) -> None:
             node["classes"] = [name for name in classes if name != "dropdown"]
 
 
+def _handout_solution_start():
+    """sphinx-exercise's ``solution-start`` that, in the handout, still builds its node.
+
+    With ``hide_solutions`` the gated ``solution-start`` directive returns nothing, which leaves
+    the cells up to ``solution-end`` on the page and a ``solution_end_node`` that no writer knows
+    (the handout build fails). This one builds the node as in the other editions, so that
+    sphinx-exercise merges the gated range into one solution, which :func:`_drop_solutions`
+    then removes with every other solution.
+    """
+    from sphinx_exercise.directive import SolutionStartDirective
+
+    class HandoutSolutionStart(SolutionStartDirective):
+        def run(self):
+            config = self.env.app.config
+            hidden = config.hide_solutions
+            config.hide_solutions = False
+            try:
+                return super().run()
+            finally:
+                config.hide_solutions = hidden
+
+    return HandoutSolutionStart
+
+
+def _register_gated(app: Sphinx, config: Config) -> None:
+    if _edition(config) == "handout":
+        app.add_directive("solution-start", _handout_solution_start(), override=True)
+
+
+def _drop_solutions(app: Sphinx, doctree: nodes.document) -> None:
+    """In the handout, remove the solutions merged from gated ``solution-start``/``-end`` pairs."""
+    if _edition(app.config) != "handout":
+        return
+    from sphinx_exercise.nodes import solution_node
+
+    for node in list(doctree.findall(solution_node)):
+        node.parent.remove(node)
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("convlens_edition", os.environ.get(ENV_VAR, "students"), "env", [str])
     app.connect("config-inited", _configure, priority=800)
+    app.connect("config-inited", _register_gated, priority=900)
     app.connect("doctree-read", _open_solutions)
+    app.connect("doctree-read", _drop_solutions)
     app.connect("html-page-context", _page_context, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
