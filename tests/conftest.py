@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 import pytest
+from testkit import write_photo
 
 # Unit tests draw off-screen; nbval kernels (other processes) keep the inline backend that
 # the stored notebooks were executed with, so no MPLBACKEND variable is set here.
@@ -19,18 +19,6 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "slow: fits a model or runs VGG16 notebook cells; make unit leaves these out")
-
-
-def write_photo(path: Path, seed: int, size=(40, 50), mode="RGB", fmt="JPEG") -> Path:
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
-    pixels = rng.integers(0, 256, size=(size[1], size[0], channels), dtype=np.uint8)
-    image = Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode=mode)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format=fmt)
-    return path
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import write_photo
 from fake_http import PORTAL_PAGE, closed_port_url, running
+from testkit import write_photo
 
 from convlens import archive, data, download, errors
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
+from testkit import centred_tiny_convnet
 
 from convlens import adapters, checks, core, filters
 
@@ -13,24 +14,8 @@ SIZE = 32
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    """Centre the pixels (like VGG16's preprocessing), conv (6) -> pool -> conv (8) -> pool -> dense: small, fast.
-
-    Centred inputs make the gray start a near-zero input, as in the lecture's VGG16, so most
-    random filters fire a little on it and the ascent has a gradient to follow.
-    """
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(1)
-    inputs = keras.Input(shape=(SIZE, SIZE, 3), name="image")
-    x = layers.Rescaling(255.0, offset=-128.0, name="centre")(inputs)
-    x = layers.Conv2D(6, 3, activation="relu", name="c1", bias_initializer=keras.initializers.Constant(0.01))(x)
-    x = layers.MaxPooling2D(2, name="p1")(x)
-    x = layers.Conv2D(8, 3, activation="relu", name="c2", bias_initializer=keras.initializers.Constant(0.01))(x)
-    x = layers.MaxPooling2D(2, name="p2")(x)
-    x = layers.Flatten(name="flat")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="out")(x)
-    return keras.Model(inputs, outputs, name="tiny")
+    """Input -> conv (6) -> pool -> conv (8) -> pool -> dense (sigmoid): small, fast, random."""
+    return centred_tiny_convnet(SIZE, seed=1)
 
 
 def live_filters(model, layer: str, count: int) -> list[int]:

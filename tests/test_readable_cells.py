@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from testkit import centred_tiny_convnet
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "readable-core"
@@ -72,19 +73,7 @@ def chapter_namespace() -> dict:
 @pytest.fixture(scope="module")
 def tiny_model():
     """Input -> conv (6) -> pool -> conv (8) -> pool -> dense (sigmoid): small, fast, random."""
-    import keras
-    from keras import layers
-
-    keras.utils.set_random_seed(3)
-    inputs = keras.Input(shape=(SIZE, SIZE, 3), name="image")
-    x = layers.Rescaling(255.0, offset=-128.0, name="centre")(inputs)
-    x = layers.Conv2D(6, 3, activation="relu", name="c1", bias_initializer=keras.initializers.Constant(0.01))(x)
-    x = layers.MaxPooling2D(2, name="p1")(x)
-    x = layers.Conv2D(8, 3, activation="relu", name="c2", bias_initializer=keras.initializers.Constant(0.01))(x)
-    x = layers.MaxPooling2D(2, name="p2")(x)
-    x = layers.Flatten(name="flat")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="out")(x)
-    return keras.Model(inputs, outputs, name="tiny")
+    return centred_tiny_convnet(SIZE, seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import write_photo
+from testkit import write_photo
 
 from convlens import data, models, train
 

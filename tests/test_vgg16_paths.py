@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_photo
+from testkit import write_photo
 
 from convlens import data, errors, filters, gradcam, models
 

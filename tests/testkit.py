@@ -1,0 +1,45 @@
+"""Helpers shared by the tests: generated photos and a tiny random convnet.
+
+A module of its own, not conftest.py: ``pytest tests book`` loads book/conftest.py too, and
+``from conftest import ...`` would then find that one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def write_photo(path: Path, seed: int, size=(40, 50), mode="RGB", fmt="JPEG") -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
+    pixels = rng.integers(0, 256, size=(size[1], size[0], channels), dtype=np.uint8)
+    image = Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode=mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format=fmt)
+    return path
+
+
+def centred_tiny_convnet(size: int, seed: int):
+    """Centre the pixels (like VGG16's preprocessing), conv (6) -> pool -> conv (8) -> pool -> dense.
+
+    Small, fast and random. Centred inputs make the gray start a near-zero input, as in the
+    lecture's VGG16, so most random filters fire a little on it and gradient ascent has a
+    gradient to follow. Shared by the filter tests and the readable-cell tests.
+    """
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(size, size, 3), name="image")
+    x = layers.Rescaling(255.0, offset=-128.0, name="centre")(inputs)
+    x = layers.Conv2D(6, 3, activation="relu", name="c1", bias_initializer=keras.initializers.Constant(0.01))(x)
+    x = layers.MaxPooling2D(2, name="p1")(x)
+    x = layers.Conv2D(8, 3, activation="relu", name="c2", bias_initializer=keras.initializers.Constant(0.01))(x)
+    x = layers.MaxPooling2D(2, name="p2")(x)
+    x = layers.Flatten(name="flat")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="out")(x)
+    return keras.Model(inputs, outputs, name="tiny")
