@@ -63,7 +63,8 @@ def test_training_writes_record_and_resumes(tiny_dataset, tmp_path, capsys):
     assert "train = 3 cats + 3 dogs for training; validation 3 + 3" in first["data"]
     assert first["test_photos"] == 6
 
-    second = run("baseline", tiny_dataset, tmp_path, epochs=2)
+    with pytest.warns(UserWarning, match="broken.jpg"):  # every run names the skipped file
+        second = run("baseline", tiny_dataset, tmp_path, epochs=2)
     assert "Resuming baseline from" in capsys.readouterr().out
     assert [row["epoch"] for row in second["history"]] == [1, 2]
     assert second["history"][0] == first["history"][0], "resuming keeps the earlier epochs"
@@ -248,8 +249,11 @@ def test_full_variant_reads_train_and_extra(layout, tiny_dataset, tmp_path, monk
 def test_full_variant_trains_on_train_plus_extra(tiny_dataset, tmp_path, monkeypatch):
     add_extra_photos(tmp_path / "PetImages", tiny_dataset, "Cat", "Dog")
     monkeypatch.setenv(data.EXTRA_ENV_VAR, str(tmp_path / "PetImages"))
-    with pytest.warns(UserWarning, match="tiff.jpg"):
+    with pytest.warns(UserWarning) as caught:
         record = run("full", tiny_dataset, tmp_path, epochs=1)
+    messages = " ".join(str(warning.message) for warning in caught)
+    assert "tiff.jpg: not a readable image" in messages and "666.jpg: not a readable image" in messages
+    assert "copy.jpg: the same photo is in the validation or test split" in messages
     assert "train + extra = 5 cats + 5 dogs for training; validation 3 + 3" in record["data"]
     assert record["dropout"] == 0.5 and record["augmentation"] == {"flip": "horizontal"}
     assert record["history"][0]["learning_rate"] == pytest.approx(1e-3)

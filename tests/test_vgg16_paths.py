@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from testkit import write_photo
 
-from convlens import data, errors, filters, gradcam, models
+from convlens import adapters, data, errors, filters, gradcam, models
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ["03_filters.ipynb", "04_gradcam.ipynb"]
@@ -221,12 +221,12 @@ def test_vgg16_package_paths(random_vgg16, cheap_filter_patterns, small_photos):
     from convlens.plotting import filters as plot_filters
     from convlens.plotting import gradcam as gradcam_plots
 
-    vgg = filters.scaled_input(models.vgg16(include_top=False), size=150)
+    vgg = adapters.scaled_input(models.vgg16(include_top=False), size=150)
     patterns = filters.filter_patterns(vgg, "block4_conv1", range(4), size=150, batch_size=16)
     assert patterns.shape == (4, 150, 150, 3) and patterns.dtype == np.uint8
     plot_filters.pattern_grid(patterns, "block4_conv1", range(4), suptitle="VGG16 (random): block4_conv1")
 
-    classifier = gradcam.imagenet_cats_vs_dogs(models.vgg16(include_top=True))
+    classifier = adapters.imagenet_cats_vs_dogs(models.vgg16(include_top=True))
     assert gradcam.last_conv_layer(classifier) == "block5_conv3"
     photos = data.load_split_arrays("validation")[0][:3]
     maps = gradcam.grad_cam(classifier, photos, batch_size=8)

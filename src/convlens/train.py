@@ -24,6 +24,7 @@ import platform
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -268,7 +269,9 @@ def train(
     counts = data.count_images(data_root)
     train_counts = {name: 0 for name in data.CLASS_NAMES}
     for split in recipe.splits:
-        paths, labels = data.labelled_files(split, data_root)
+        with warnings.catch_warnings():  # make_dataset has already named each skipped file
+            warnings.simplefilter("ignore")
+            paths, labels = data.labelled_files(split, data_root)
         for label, name in enumerate(data.CLASS_NAMES):
             train_counts[name] += int(np.sum(labels == label))
 
