@@ -34,6 +34,7 @@ __all__ = [
     "extra_dir",
     "find_data_dir",
     "labelled_files",
+    "labelled_splits",
     "load_split_arrays",
     "make_dataset",
     "repo_data_dir",
@@ -187,6 +188,7 @@ def make_dataset(
     data_dir: str | os.PathLike | None = None,
     augment=None,
     cache: bool = True,
+    files: tuple[list[Path], np.ndarray] | None = None,
 ):
     """A ``tf.data.Dataset`` of ``(images, labels)`` batches at 150 x 150, pixels in [0, 1].
 
@@ -195,15 +197,14 @@ def make_dataset(
     first pass. ``shuffle`` defaults to True for ``train`` only. ``augment`` is an optional callable
     (e.g. a Keras ``Sequential`` of random layers) applied to each training batch; keeping
     augmentation here, not in the model, keeps the model summary the reference one.
+    ``files``: the ``(paths, labels)`` of :func:`labelled_splits`, when the caller has listed
+    them already (training counts them for its record), so they are not listed twice.
     """
     import tensorflow as tf
 
     batch_size = _check_count("batch_size", batch_size, 1)
     splits = [split] if isinstance(split, str) else list(split)
-    paths, labels = [], np.zeros(0, dtype=np.int32)
-    for name in splits:
-        more_paths, more_labels = labelled_files(name, data_dir)
-        paths, labels = paths + more_paths, np.concatenate([labels, more_labels])
+    paths, labels = files if files is not None else labelled_splits(splits, data_dir)
     if not paths:
         _no_photos(splits, data_dir)
     if shuffle is None:
@@ -220,6 +221,18 @@ def make_dataset(
     if augment is not None:
         dataset = dataset.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def labelled_splits(
+    splits: Sequence[str], data_dir: str | os.PathLike | None = None
+) -> tuple[list[Path], np.ndarray]:
+    """:func:`labelled_files` of several splits, one after the other (e.g. train, then extra)."""
+    paths: list[Path] = []
+    labels = np.zeros(0, dtype=np.int32)
+    for name in splits:
+        more_paths, more_labels = labelled_files(name, data_dir)
+        paths, labels = paths + more_paths, np.concatenate([labels, more_labels])
+    return paths, labels
 
 
 def _no_photos(splits: Sequence[str], data_dir) -> None:

@@ -189,9 +189,11 @@ def load_weights_checked(model, path: str | os.PathLike) -> None:
         "restore it from the repository (data/models), delete it so that it is fetched again, "
         f"or retrain with: python -m convlens.train {model.name}"
     )
+    from .download import HDF5_SIGNATURE
+
     with open(path, "rb") as stream:
-        signature = stream.read(8)
-    if signature != b"\x89HDF\r\n\x1a\n":
+        signature = stream.read(len(HDF5_SIGNATURE))
+    if signature != HDF5_SIGNATURE:
         raise BadModelFileError(f"{path} is not an HDF5 weights file (empty, truncated or a web page); {fix}.")
     import h5py
 

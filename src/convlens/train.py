@@ -24,7 +24,6 @@ import platform
 import shutil
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,16 +263,13 @@ def train(
 
     keras.utils.set_random_seed(seed)
     augment = augmentation_layers(recipe.augmentation, seed) if recipe.augmentation else None
-    train_ds = data.make_dataset(list(recipe.splits), batch_size, seed=seed, data_dir=data_root, augment=augment)
+    train_files = data.labelled_splits(recipe.splits, data_root)
+    train_ds = data.make_dataset(
+        list(recipe.splits), batch_size, seed=seed, data_dir=data_root, augment=augment, files=train_files
+    )
     val_ds = data.make_dataset("validation", batch_size, data_dir=data_root)
     counts = data.count_images(data_root)
-    train_counts = {name: 0 for name in data.CLASS_NAMES}
-    for split in recipe.splits:
-        with warnings.catch_warnings():  # make_dataset has already named each skipped file
-            warnings.simplefilter("ignore")
-            paths, labels = data.labelled_files(split, data_root)
-        for label, name in enumerate(data.CLASS_NAMES):
-            train_counts[name] += int(np.sum(labels == label))
+    train_counts = {name: int(np.sum(train_files[1] == label)) for label, name in enumerate(data.CLASS_NAMES)}
 
     command = f"python -m convlens.train {variant} --epochs {epochs} --batch-size {batch_size} --seed {seed}"
     record_base = {
