@@ -35,6 +35,7 @@ __all__ = [
     "find_data_dir",
     "labelled_files",
     "labelled_splits",
+    "decode_all",
     "load_split_arrays",
     "make_dataset",
     "repo_data_dir",
@@ -221,6 +222,24 @@ def make_dataset(
     if augment is not None:
         dataset = dataset.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def decode_all(paths: Sequence[str | os.PathLike]) -> np.ndarray:
+    """Every photo decoded once, as ``uint8`` (N, 150, 150, 3): what training holds in memory.
+
+    The same decoder as :func:`make_dataset` and :func:`load_split_arrays`, run in parallel by
+    ``tf.data``. 21,000 photos take about 1.4 GB.
+    """
+    import tensorflow as tf
+
+    images = np.zeros((len(paths), *IMAGE_SIZE, 3), dtype=np.uint8)
+    dataset = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
+    dataset = dataset.map(lambda path: decode_file(tf, path), num_parallel_calls=tf.data.AUTOTUNE).batch(256)
+    start = 0
+    for batch in dataset:
+        images[start:start + len(batch)] = batch.numpy()
+        start += len(batch)
+    return images
 
 
 def labelled_splits(

@@ -1,0 +1,1 @@
+"""Everything that measures one of the lecture's claims, split by what is measured."""
