@@ -111,6 +111,7 @@ sync-check: $(STAMP)
 	$(PY) tools/sync_notebooks.py --check
 
 bench: $(STAMP)
+	$(PY) bench/bench_train.py
 	$(PY) bench/bench_filters.py
 	$(PY) bench/bench_gradcam.py
 
