@@ -76,7 +76,7 @@ def test_resume_from_committed_weights_without_checkpoint(tiny_dataset, tmp_path
     run("baseline", tiny_dataset, tmp_path, epochs=1, ckpt="a")
     record = run("baseline", tiny_dataset, tmp_path, epochs=2, ckpt="b")
     assert record["epochs_completed"] == 2
-    assert any("fresh Adam state" in note for note in record["notes"])
+    assert any("fresh RMSprop state" in note for note in record["notes"])
 
 
 @pytest.mark.slow
@@ -165,9 +165,10 @@ def test_a_checkpoint_ahead_of_the_committed_files_is_exported_on_the_next_run(t
     assert (out / "baseline.weights.h5").read_bytes() != behind["baseline.weights.h5"]
 
 
-def write_history(ckpt: Path, variant: str, files: dict[str, bytes]) -> None:
+def write_history(ckpt: Path, variant: str, files: dict[str, bytes],
+                  optimizer: str = "RMSprop, learning rate 0.0001") -> None:
     ckpt.mkdir(parents=True, exist_ok=True)
-    history = {"epochs": [{"epoch": 1}], "wall_time_s": 1.0, "variant": variant}
+    history = {"epochs": [{"epoch": 1}], "wall_time_s": 1.0, "variant": variant, "optimizer": optimizer}
     if "last.weights.h5" not in files:
         history["files"] = ["epoch-0001.weights.h5", "epoch-0001.optimizer.npz"]
     (ckpt / "history.json").write_text(json.dumps(history))
@@ -196,17 +197,59 @@ def test_a_corrupt_checkpoint_names_its_folder_and_how_to_start_over(files, tiny
     assert str(ckpt) in error and "delete the folder" in error
 
 
-def test_a_checkpoint_of_another_variant_is_refused(tiny_dataset, tmp_path):
+@pytest.mark.parametrize(
+    ("variant", "optimizer", "written_by"),
+    [
+        ("baseline", "RMSprop, learning rate 0.0001", "the 'baseline' variant with RMSprop, learning rate 0.0001"),
+        ("dataaug", "Adam, learning rate 0.001", "the 'dataaug' variant with Adam, learning rate 0.001"),
+    ],
+)
+def test_a_checkpoint_of_another_variant_or_optimizer_is_refused(variant, optimizer, written_by, tiny_dataset,
+                                                                  tmp_path):
     ckpt = tmp_path / "shared"
-    write_history(ckpt, "baseline", {"epoch-0001.weights.h5": b"", "epoch-0001.optimizer.npz": b""})
-    with pytest.raises(train.CheckpointError, match="written by the 'baseline' variant, not 'dataaug'"):
+    write_history(ckpt, variant, {"epoch-0001.weights.h5": b"", "epoch-0001.optimizer.npz": b""}, optimizer)
+    with pytest.raises(train.CheckpointError, match=f"written by {written_by}, not 'dataaug' with RMSprop"):
         train.train("dataaug", epochs=1, out_dir=tmp_path / "m", checkpoint_dir=ckpt, data_dir=tiny_dataset)
+
+
+@pytest.mark.slow
+def test_committed_weights_of_another_recipe_are_not_resumed_from(tiny_dataset, tmp_path, capsys):
+    run("baseline", tiny_dataset, tmp_path, epochs=1, ckpt="a")
+    record_path = tmp_path / "models" / "baseline.json"
+    record = json.loads(record_path.read_text())
+    record_path.write_text(json.dumps({**record, "optimizer": "Adam(learning_rate=0.001)"}))
+    capsys.readouterr()
+    again = run("baseline", tiny_dataset, tmp_path, epochs=1, ckpt="b")
+    assert "trained with another recipe; starting afresh" in capsys.readouterr().out
+    assert again["epochs_completed"] == 1 and again["optimizer"] == "RMSprop, learning rate 0.0001"
+    assert not any("resumed" in note for note in again["notes"])
+
+
+def test_export_weights_writes_the_weights_of_the_net_atomically(tmp_path):
+    net = models.small_convnet(name="baseline")
+    target = tmp_path / "models" / "baseline.weights.h5"
+    train.export_weights(net, target)
+    assert sorted(path.name for path in target.parent.iterdir()) == ["baseline.weights.h5"]
+    copy = models.small_convnet(name="baseline")
+    models.load_weights_checked(copy, target)
+    for mine, theirs in zip(net.get_weights(), copy.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_every_variant_trains_the_lectures_way():
+    """RMSprop at 1e-4 for every variant, no schedule; augmentation and dropout go together."""
+    for variant, recipe in train.RECIPES.items():
+        assert recipe.optimizer_text == "RMSprop, learning rate 0.0001", variant
+        assert not hasattr(recipe, "schedule")
+        assert (recipe.augmentation is None) == (models.VARIANT_DROPOUT[variant] == 0.0), variant
 
 
 def test_zero_epochs_or_batch_size_are_refused(tmp_path, capsys):
     nowhere = tmp_path / "no-photos"  # the refusal comes before any data is looked for
-    for bad in ({"epochs": 0}, {"epochs": -3}, {"batch_size": 0}, {"epochs": 2.5}):
-        with pytest.raises(ValueError, match="at least 1"):
+    for bad, error, match in (({"epochs": 0}, ValueError, "1 or more"), ({"epochs": -3}, ValueError, "1 or more"),
+                              ({"batch_size": 0}, ValueError, "1 or more"),
+                              ({"epochs": 2.5}, TypeError, "whole number")):
+        with pytest.raises(error, match=match):
             train.train("baseline", out_dir=tmp_path / "m", checkpoint_dir=tmp_path / "c", data_dir=nowhere, **bad)
     for flag in ("--epochs", "--batch-size"):
         with pytest.raises(SystemExit) as caught:
@@ -255,7 +298,8 @@ def test_full_variant_trains_on_train_plus_extra(tiny_dataset, tmp_path, monkeyp
     assert "tiff.jpg: not a readable image" in messages and "666.jpg: not a readable image" in messages
     assert "copy.jpg: the same photo is in the validation or test split" in messages
     assert "train + extra = 5 cats + 5 dogs for training; validation 3 + 3" in record["data"]
-    assert record["dropout"] == 0.5 and record["augmentation"] == {"flip": "horizontal"}
-    assert record["history"][0]["learning_rate"] == pytest.approx(1e-3)
+    assert record["dropout"] == 0.5 and record["augmentation"] == train.LECTURE_AUGMENTATION
+    assert record["optimizer"] == "RMSprop, learning rate 0.0001"
+    assert set(record["history"][0]["dead_channels"]) == {"conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4"}
     model = models.small_convnet(dropout=0.5, name="full")
     models.load_weights_checked(model, tmp_path / "models" / "full.weights.h5")

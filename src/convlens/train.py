@@ -40,8 +40,8 @@ from .errors import ConvlensError
 from .files import atomic_path, write_text_atomic
 
 __all__ = [
-    "CENSUS_PHOTOS", "LECTURE_AUGMENTATION", "RECIPES", "CheckpointError", "Recipe", "export_weights",
-    "main", "train", "training_model",
+    "CENSUS_PHOTOS", "LECTURE_AUGMENTATION", "RECIPES", "CheckpointError", "Recipe", "default_checkpoint_dir",
+    "export_weights", "main", "make_optimizer", "train", "training_model",
 ]
 
 
@@ -395,6 +395,9 @@ def train(variant: str, epochs: int | None = None, batch_size: int | None = None
         print(f"{variant}: {start_epoch} epochs already trained (asked for {run.epochs}); nothing to do, "
               "no file changed.", flush=True)
         return models.training_record(variant, folder=run.out) if run.record.is_file() else {}
+    if start_epoch >= run.epochs:  # behind: the trained epochs are exported even with nothing to train
+        print(f"{variant}: the checkpoint has {start_epoch} epochs, the committed files fewer: exporting it.",
+              flush=True)
     run.epochs = max(run.epochs, start_epoch)
     keras.utils.set_random_seed(seed + start_epoch)  # a resumed run does not replay epoch 1's draws
     photos = _photos(run)

@@ -35,7 +35,7 @@ def dead_channels(model, images: np.ndarray, layers: Sequence[str] | None = None
         for i, maps in enumerate(outputs):
             peak = np.asarray(maps).max(axis=(0, 1, 2))
             peaks[i] = peak if peaks[i] is None else np.maximum(peaks[i], peak)
-    return {name: np.flatnonzero(peak <= 0) for name, peak in zip(names, peaks)}
+    return {name: np.flatnonzero(peak <= 0) for name, peak in zip(names, peaks, strict=True)}
 
 
 def dead_channel_census(model, images: np.ndarray, layers: Sequence[str] | None = None,
