@@ -243,12 +243,14 @@ def test_a_split_with_folders_but_no_photos_is_a_clear_error(tmp_path):
 
 
 def test_empty_and_odd_arguments_give_clear_errors(tiny_dataset):
-    for batch_size in (0, -1, 2.5):
-        with pytest.raises(ValueError, match="batch_size must be a whole number of at least 1"):
+    for batch_size in (0, -1):
+        with pytest.raises(ValueError, match="batch_size must be 1 or more"):
             data.make_dataset("train", batch_size=batch_size, data_dir=tiny_dataset)
-    with pytest.raises(ValueError, match="limit_per_class must be a whole number of at least 1"):
+    with pytest.raises(TypeError, match="batch_size must be a whole number"):
+        data.make_dataset("train", batch_size=2.5, data_dir=tiny_dataset)
+    with pytest.raises(ValueError, match="limit_per_class must be 1 or more"):
         data.load_split_arrays("train", limit_per_class=-1, data_dir=tiny_dataset)
-    with pytest.raises(ValueError, match="per_class must be a whole number of at least 0"):
+    with pytest.raises(ValueError, match="per_class must be 0 or more"):
         data.sample_files("train", -2, data_dir=tiny_dataset)
     assert [p.name for p in data.sample_files("train", 1, data_dir=tiny_dataset)] == ["cat.0.jpg", "dog.0.jpg"]
     photo = tiny_dataset / "train" / "cats" / "cat.0.jpg"

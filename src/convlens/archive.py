@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import download as downloads
-from .errors import ConvlensError
+from .errors import BadFileError, DataNotFoundError
 from .files import file_sha256
 from .images import image_files, readable
 
@@ -31,7 +31,6 @@ __all__ = [
     "DOWNLOAD_DEADLINE_S",
     "DOWNLOAD_TIMEOUT_S",
     "EXPECTED_COUNTS",
-    "DataNotFoundError",
     "count_photos",
     "download_dataset",
     "is_dataset_dir",
@@ -64,8 +63,6 @@ COMPLETE_MARKER = ".convlens-complete"
 """Written last into an extracted and counted dataset folder; a folder without it is not trusted."""
 
 
-class DataNotFoundError(ConvlensError, RuntimeError):
-    """No cats-vs-dogs folder was found and it could not be downloaded."""
 
 
 def is_dataset_dir(folder: Path) -> bool:
@@ -128,7 +125,7 @@ def download_dataset(
     if archive.exists():
         try:
             downloads.check_zip(archive)
-        except ValueError:
+        except BadFileError:
             archive.unlink()  # a bad archive kept by an older version or another tool: fetch it again
     if not archive.exists():
         try:

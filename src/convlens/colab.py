@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import download as downloads
 from . import models, paths
-from .errors import ConvlensError
+from .errors import ArgumentError, BadFileError, ColabSetupError
 
 __all__ = [
     "BRANCH",
@@ -37,7 +37,6 @@ __all__ = [
     "MODELS_ENV_VAR",
     "MODEL_FILES",
     "REPOSITORY_URL",
-    "ColabSetupError",
     "default_cache_dir",
     "fetch_trained_weights",
     "how_to_get_weights",
@@ -82,8 +81,6 @@ DOWNLOAD_DEADLINE_S = 600.0
 """Seconds for the whole download of one file (about 14 MB for the weights)."""
 
 
-class ColabSetupError(ConvlensError, RuntimeError):
-    """The trained weights could not be fetched for a notebook run outside the repository."""
 
 
 def in_colab() -> bool:
@@ -95,7 +92,7 @@ def raw_base_url(repository_url: str = REPOSITORY_URL, branch: str = BRANCH) -> 
     """Base URL of the repository's raw files, e.g. ``https://raw.githubusercontent.com/OWNER/NAME/main``."""
     prefix = "https://github.com/"
     if not repository_url.startswith(prefix) or repository_url.rstrip("/").count("/") != 4:
-        raise ValueError(f"Expected a GitHub repository URL like {prefix}OWNER/NAME, got {repository_url!r}.")
+        raise ArgumentError(f"Expected a GitHub repository URL like {prefix}OWNER/NAME, got {repository_url!r}.")
     owner_name = repository_url.rstrip("/")[len(prefix) :]
     return f"https://raw.githubusercontent.com/{owner_name}/{branch}"
 
@@ -152,7 +149,7 @@ def fetch_trained_weights(
                 if validate is not None:
                     validate(destination)
                 continue
-            except (ValueError, OSError):
+            except (BadFileError, OSError):
                 destination.unlink()  # damaged (an older version kept it): fetched again below
         try:
             downloads.download(

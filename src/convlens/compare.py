@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ArgumentError
 from .verdicts import Verdict, against_threshold
 
 __all__ = [
@@ -38,9 +39,9 @@ def _as_maps(heatmaps: np.ndarray) -> np.ndarray:
     if maps.ndim == 2:
         maps = maps[None]
     if maps.ndim != 3:
-        raise ValueError(f"Expected heatmaps of shape (N, h, w) or (h, w), got {np.shape(heatmaps)}.")
+        raise ArgumentError(f"Expected heatmaps of shape (N, h, w) or (h, w), got {np.shape(heatmaps)}.")
     if np.any(maps < 0):
-        raise ValueError("Heatmaps must be non-negative (Grad-CAM maps are, after their ReLU).")
+        raise ArgumentError("Heatmaps must be non-negative (Grad-CAM maps are, after their ReLU).")
     return maps
 
 
@@ -65,7 +66,7 @@ def top_share(heatmaps: np.ndarray, fraction: float = 0.1) -> np.ndarray:
     One value per map; NaN for a map that is zero everywhere.
     """
     if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must lie in (0, 1], not {fraction!r}.")
+        raise ArgumentError(f"fraction must lie in (0, 1], not {fraction!r}.")
     maps = _as_maps(heatmaps)
     flat = np.sort(maps.reshape(len(maps), -1), axis=1)[:, ::-1]
     keep = max(1, int(round(fraction * flat.shape[1])))
@@ -83,7 +84,7 @@ def centre_share(heatmaps: np.ndarray, box: float = 0.5) -> np.ndarray:
     One value per map; NaN for a map that is zero everywhere.
     """
     if not 0 < box <= 1:
-        raise ValueError(f"box must lie in (0, 1], not {box!r}.")
+        raise ArgumentError(f"box must lie in (0, 1], not {box!r}.")
     maps = _as_maps(heatmaps)
     height, width = maps.shape[1:]
     rows = int(round(height * box))
@@ -115,7 +116,7 @@ def paired_verdict(
 
     a, b = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"Paired values must have the same shape, got {a.shape} and {b.shape}.")
+        raise ArgumentError(f"Paired values must have the same shape, got {a.shape} and {b.shape}.")
     usable = np.isfinite(a) & np.isfinite(b) & (a != b)
     wins, trials = int(np.sum(b[usable] > a[usable])), int(np.sum(usable))
     p_value = float(binomtest(wins, trials, 0.5, alternative="greater").pvalue) if trials else 1.0

@@ -18,6 +18,8 @@ import numpy as np
 
 from . import paths
 from .archive import CLASS_NAMES, DATA_ENV_VAR, DataNotFoundError, count_photos, download_dataset, is_dataset_dir
+from .core import check_int
+from .errors import ArgumentError
 from .files import file_sha256
 from .images import IMAGE_SIZE, IMAGE_SUFFIXES, decode_file, image_files, readable
 
@@ -128,7 +130,7 @@ def labelled_files(split: str, data_dir: str | os.PathLike | None = None) -> tup
     it was trained on.
     """
     if split not in (*SPLITS, EXTRA):
-        raise ValueError(f"Unknown split {split!r}; choose one of {', '.join((*SPLITS, EXTRA))}.")
+        raise ArgumentError(f"Unknown split {split!r}; choose one of {', '.join((*SPLITS, EXTRA))}.")
     root = Path(data_dir) if data_dir is not None else find_data_dir()
     parent = extra_dir(root) if split == EXTRA else root / split
     held_out = _held_out_digests(root) if split == EXTRA else set()
@@ -174,13 +176,6 @@ def count_images(data_dir: str | os.PathLike | None = None) -> dict[str, dict[st
     return count_photos(root, SPLITS)
 
 
-def _check_count(name: str, value, minimum: int) -> int:
-    """``value`` as an int of at least ``minimum``, or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be a whole number of at least {minimum}, not {value!r}.")
-    return int(value)
-
-
 def make_dataset(
     split: str | Sequence[str],
     batch_size: int = 32,
@@ -203,7 +198,7 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    batch_size = _check_count("batch_size", batch_size, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
     splits = [split] if isinstance(split, str) else list(split)
     paths, labels = files if files is not None else labelled_splits(splits, data_dir)
     if not paths:
@@ -265,7 +260,7 @@ def _no_photos(splits: Sequence[str], data_dir) -> None:
 
 def sample_files(split: str, per_class: int, data_dir: str | os.PathLike | None = None) -> list[Path]:
     """The first ``per_class`` readable photos of each class in a split (sorted by name: reproducible)."""
-    per_class = _check_count("per_class", per_class, 0)
+    per_class = check_int("per_class", per_class, 0)
     root = Path(data_dir) if data_dir is not None else find_data_dir()
     chosen = []
     for name in CLASS_NAMES:
@@ -285,7 +280,7 @@ def load_split_arrays(
     import tensorflow as tf
 
     if limit_per_class is not None:
-        limit_per_class = _check_count("limit_per_class", limit_per_class, 1)
+        limit_per_class = check_int("limit_per_class", limit_per_class, 1)
     paths, labels = labelled_files(split, data_dir)
     if not paths:
         _no_photos([split], data_dir)

@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import ConvlensError
+from .errors import BadFileError, DownloadError
 from .files import atomic_path
 
 __all__ = [
@@ -38,7 +38,6 @@ __all__ = [
     "GIT_LFS_POINTER",
     "HDF5_SIGNATURE",
     "READ_TIMEOUT_S",
-    "DownloadError",
     "Validator",
     "check_hdf5",
     "check_json",
@@ -60,21 +59,9 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 GIT_LFS_POINTER = b"version https://git-lfs"
 
 Validator = Callable[[Path], None]
-"""Raises :class:`DownloadError` (or ``ValueError``) when a downloaded file is not what it should be."""
+"""Raises :class:`~convlens.errors.BadFileError` (any ``ValueError``) when a downloaded file is bad."""
 
 
-class DownloadError(ConvlensError, RuntimeError):
-    """A download failed or gave a file that is not what it should be; nothing was kept.
-
-    ``reason`` is one of ``"unreachable"`` (no answer: no network, refused, DNS), ``"http"``
-    (an HTTP error status), ``"timeout"`` (deadline or read timeout), ``"truncated"`` (fewer
-    bytes than announced) and ``"invalid"`` (the validator refused the content).
-    """
-
-    def __init__(self, message: str, url: str, reason: str):
-        super().__init__(message)
-        self.url = url
-        self.reason = reason
 
 
 def download(
@@ -161,7 +148,7 @@ def _first_bytes(path: Path, count: int = 60) -> str:
 def check_zip(path: Path) -> None:
     """Refuse a file that is not a complete, undamaged zip archive (every member's CRC is read)."""
     if not zipfile.is_zipfile(path):
-        raise ValueError(
+        raise BadFileError(
             f"it is not a zip archive ({path.stat().st_size} bytes starting with {_first_bytes(path)}; "
             "a web page from a captive portal or proxy?)"
         )
@@ -169,9 +156,9 @@ def check_zip(path: Path) -> None:
         with zipfile.ZipFile(path) as zipped:
             bad = zipped.testzip()
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ValueError(f"the zip archive is damaged ({exc})") from None
+        raise BadFileError(f"the zip archive is damaged ({exc})") from None
     if bad is not None:
-        raise ValueError(f"the zip archive is damaged (member {bad!r} fails its CRC check)")
+        raise BadFileError(f"the zip archive is damaged (member {bad!r} fails its CRC check)")
 
 
 def hdf5_end_of_file(path: Path) -> int | None:
@@ -202,15 +189,15 @@ def check_hdf5(path: Path) -> None:
         head = stream.read(len(GIT_LFS_POINTER))
     size = path.stat().st_size
     if head.startswith(GIT_LFS_POINTER):
-        raise ValueError(
+        raise BadFileError(
             "it is a Git LFS pointer, not the weights; the repository must commit data/models/*.h5 as "
             "plain files (no LFS)"
         )
     if not head.startswith(HDF5_SIGNATURE):
-        raise ValueError(f"it is not an HDF5 file ({size} bytes starting with {_first_bytes(path)})")
+        raise BadFileError(f"it is not an HDF5 file ({size} bytes starting with {_first_bytes(path)})")
     end = hdf5_end_of_file(path)
     if end is not None and size < end:
-        raise ValueError(f"the HDF5 file is truncated: {size} bytes of the {end} its header records")
+        raise BadFileError(f"the HDF5 file is truncated: {size} bytes of the {end} its header records")
 
 
 def check_json(path: Path) -> None:
@@ -218,7 +205,7 @@ def check_json(path: Path) -> None:
     try:
         json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"it is not valid JSON ({exc})") from None
+        raise BadFileError(f"it is not valid JSON ({exc})") from None
 
 
 def validator_for(name: str) -> Validator | None:

@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputImageError
+from .errors import ImageLoadError
 
 __all__ = [
     "IMAGE_SIZE",
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
     "NUMERIC_MODES",
-    "ImageLoadError",
     "decode_bytes",
     "decode_file",
     "image_files",
@@ -38,8 +37,6 @@ MAX_IMAGE_PIXELS = 50_000_000
 """Images larger than this (about 7000 x 7000) are refused rather than decoded."""
 
 
-class ImageLoadError(InputImageError):
-    """A file or array that cannot be turned into a model input (a ``ValueError``)."""
 
 
 def image_files(folder: str | os.PathLike) -> list[Path]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import paths
-from .errors import ConvlensError
+from .errors import ArgumentError, BadModelFileError, VGG16WeightsUnavailable, WeightsNotFoundError
 from .images import IMAGE_SIZE
 
 __all__ = [
@@ -25,9 +25,6 @@ __all__ = [
     "VGG16_DOWNLOAD_TIMEOUT_S",
     "VGG16_MIN_SIZE",
     "VGG16_SIZE",
-    "BadModelFileError",
-    "VGG16WeightsUnavailable",
-    "WeightsNotFoundError",
     "load_trained",
     "load_weights_checked",
     "models_dir",
@@ -50,12 +47,8 @@ VGG16_DOWNLOAD_TIMEOUT_S = 20.0
 """Seconds without an answer before the VGG16 weights download is given up."""
 
 
-class WeightsNotFoundError(ConvlensError, FileNotFoundError):
-    """The committed weights of a trained variant are missing."""
 
 
-class VGG16WeightsUnavailable(ConvlensError, RuntimeError):
-    """Keras' ImageNet VGG16 weights could not be loaded (typically: no network)."""
 
 
 def small_convnet(dropout: float = 0.0, name: str = "small_convnet"):
@@ -103,8 +96,6 @@ def weights_path(variant: str) -> Path:
     return models_dir() / f"{variant}.weights.h5"
 
 
-class BadModelFileError(ConvlensError, ValueError):
-    """A weights file or training record that exists but cannot be used."""
 
 
 RECORD_KEYS = ("variant", "epochs_planned", "epochs_completed", "complete", "history", "trained_on")
@@ -163,7 +154,7 @@ def records_table(variants: Sequence[str] = VARIANTS) -> str:
 
 def _check_variant(variant: str) -> None:
     if variant not in VARIANTS:
-        raise ValueError(f"Unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
+        raise ArgumentError(f"Unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
 
 
 def load_trained(variant: str = "dataaug"):
@@ -223,8 +214,6 @@ VGG16_MIN_SIZE = 32
 
 def _check_vgg16_arguments(include_top: bool, input_shape) -> None:
     """Refuse the argument mistakes that Keras would report as a download-unrelated error."""
-    from .errors import ArgumentError
-
     if input_shape is None:
         return
     shape = tuple(input_shape)

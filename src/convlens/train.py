@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConvlensError
+from .errors import CheckpointError
 from .files import atomic_path, write_text_atomic
 
 __all__ = [
-    "CENSUS_PHOTOS", "LECTURE_AUGMENTATION", "RECIPES", "CheckpointError", "Recipe", "default_checkpoint_dir",
+    "CENSUS_PHOTOS", "LECTURE_AUGMENTATION", "RECIPES", "Recipe", "default_checkpoint_dir",
     "export_weights", "main", "make_optimizer", "train", "training_model",
 ]
 
@@ -86,8 +86,6 @@ CENSUS_PHOTOS = 500
 """Validation photos on which the dead channels are counted after every epoch (all at the end)."""
 
 
-class CheckpointError(ConvlensError, RuntimeError):
-    """A checkpoint folder that cannot be resumed from (corrupt, or written by another recipe)."""
 
 
 def training_model(net, augmentation: dict | None, seed: int):
@@ -141,10 +139,10 @@ def _load_checkpoint(trainer, ckpt: Path, variant: str, recipe: Recipe) -> dict 
         return None  # nothing, or the files of a first save that was interrupted
     try:
         history = json.loads((ckpt / "history.json").read_text())
-        if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
-            raise ValueError("history.json has no list of epochs")
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"The checkpoint in {ckpt} cannot be read ({exc}); {fix}.") from None
+    if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
+        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read (history.json has no list of epochs); {fix}.")
     written_by = (history.get("variant", variant), history.get("optimizer"))
     if written_by != (variant, recipe.optimizer_text):
         raise CheckpointError(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ArgumentError
+
 __all__ = [
     "Verdict",
     "against_threshold",
@@ -41,9 +43,9 @@ def against_threshold(
     give ``holds=None``, so the printed word is the same on every machine.
     """
     if holds_if not in ("above", "below"):
-        raise ValueError(f"holds_if must be 'above' or 'below', not {holds_if!r}.")
+        raise ArgumentError(f"holds_if must be 'above' or 'below', not {holds_if!r}.")
     if not margin >= 0:
-        raise ValueError(f"margin must be a non-negative number, not {margin!r}.")
+        raise ArgumentError(f"margin must be a non-negative number, not {margin!r}.")
     if abs(value - threshold) <= margin:
         return Verdict(None, f"{claim}: too close to call on this run ({value:.3g} vs {threshold:.3g})")
     holds = value > threshold if holds_if == "above" else value < threshold
