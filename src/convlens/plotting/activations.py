@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -13,11 +12,14 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .. import activations as act
 from .. import probes
-from ..errors import LayerSelectionError
-from .common import ACTIVATION_CMAP, COLUMN_INCHES, MIN_FONT_PT
+from ..core import check_channels, check_int
+from ..errors import ArgumentError
+from .common import ACTIVATION_CMAP, COLUMN_INCHES, MIN_FONT_PT, GridScale, image_grid
+from .stamp import mark_tiles, stamp
 
 DISPLAY_LABEL = "display value (0-255)"
-"""Colour-bar label of every display-scaled figure (see :func:`convlens.activations.display_scale`)."""
+"""Colour-bar label of a grid drawn with Chollet's per-channel display scaling
+(:func:`convlens.activations.display_scale`)."""
 
 
 def _cmap_with_white_gaps(name: str = ACTIVATION_CMAP):
@@ -30,10 +32,10 @@ def show_input(image: np.ndarray, title: str):
     if image.ndim == 4:
         image = image[0]
     fig, ax = plt.subplots(figsize=(4.2, 4.4))
-    ax.imshow(image)
+    mark_tiles(ax.imshow(image))
     ax.set(title=title, xlabel="x (pixels)", ylabel="y (pixels)")
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
 def method_diagram(layer_names: Sequence[str], shapes: Mapping[str, Sequence[int]] | None = None):
@@ -67,14 +69,14 @@ def method_diagram(layer_names: Sequence[str], shapes: Mapping[str, Sequence[int
     ax.text(8.7 + 1.1, count - 0.2, "feature maps S_i", ha="center", fontsize=MIN_FONT_PT, style="italic")
     ax.set_title("One model, one output per layer, one forward pass")
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
 def plot_channel(activations: Mapping[str, np.ndarray], layer: str, channel: int, index: int = 0):
     """One channel's raw activation values (viridis, colour bar in activation units)."""
     values = act.channel_map(activations, layer, channel, index)
     fig, ax = plt.subplots(figsize=(5.2, 4.4))
-    shown = ax.imshow(values, cmap=ACTIVATION_CMAP)
+    shown = mark_tiles(ax.imshow(values, cmap=ACTIVATION_CMAP))
     ax.set(
         title=f"{layer}, channel {channel} ({values.shape[0]} x {values.shape[1]})",
         xlabel="x (cells of the feature map)",
@@ -82,54 +84,72 @@ def plot_channel(activations: Mapping[str, np.ndarray], layer: str, channel: int
     )
     fig.colorbar(shown, ax=ax, label="activation (ReLU output)")
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
-def channel_mosaic(scaled: np.ndarray, ncols: int, gap: int = 1) -> np.ndarray:
-    """Display-scaled channels (H, W, C) side by side in rows of ``ncols``; gaps are NaN (drawn white)."""
-    height, width, count = scaled.shape
-    nrows = math.ceil(count / ncols)
-    mosaic = np.full((nrows * (height + gap) - gap, ncols * (width + gap) - gap), np.nan, dtype=np.float32)
-    for c in range(count):
-        row, col = divmod(c, ncols)
-        top, left = row * (height + gap), col * (width + gap)
-        mosaic[top : top + height, left : left + width] = scaled[:, :, c]
-    return mosaic
+def layer_scale(activations: Mapping[str, np.ndarray], layer: str, index: int = 0,
+                percentile: float = 99.5) -> GridScale:
+    """One colour scale for every channel of ``layer`` (image ``index``): 0 to a high percentile.
 
-
-def plot_layer(activations: Mapping[str, np.ndarray], layer: str, ncols: int = 16, index: int = 0):
-    """Every channel of ``layer`` in one grid, each display-scaled (:func:`~convlens.activations.display_scale`).
-
-    Channel ``row start + column`` sits at that row and column; a blank channel is drawn blank
-    (the lowest colour), never as a hole. Titled by layer name and shape.
+    ``high`` is the ``percentile`` of all the layer's values for that image (all channels, zeros
+    included), so that a few extreme values do not darken every tile; the values above it are
+    drawn in the top colour. Zero, "no activation", has the lowest colour in every channel. A
+    layer with no positive value gets the scale 0 to 1. ``scale.caption`` states the scale.
     """
-    if layer not in activations:
-        valid = ", ".join(activations)
-        raise LayerSelectionError(f"No activations for layer {layer!r}; valid layer names: {valid}.")
-    maps = np.asarray(activations[layer])
-    maps = maps[index] if maps.ndim == 4 else maps
+    if not 0 < percentile <= 100:
+        raise ArgumentError(f"percentile must lie in (0, 100]; got {percentile!r}.")
+    maps = _maps(activations, layer, index)
+    peak = float(maps.max())
+    high = float(np.percentile(maps, percentile))
+    rule = "the largest value" if percentile == 100 else f"the {percentile:g}th percentile of the layer's values"
+    if high <= 0:
+        high, rule = 1.0, "no value of the layer is above 0"
+    return GridScale(0.0, high, peak, rule, what=f"{layer}'s activations for this photo", cmap=ACTIVATION_CMAP)
+
+
+def _maps(activations: Mapping[str, np.ndarray], layer: str, index: int) -> np.ndarray:
+    """The (H, W, C) maps of image ``index`` of ``layer`` (errors name the valid layers and images)."""
+    act.channel_map(activations, layer, 0, index)  # checks the layer name and the image index
+    maps = np.asarray(activations[layer], dtype=np.float32)
+    return maps[index] if maps.ndim == 4 else maps
+
+
+def _channel_list(channels, count: int, layer: str) -> list[int]:
+    """``channels`` as a list: a whole number N means the first N (all if fewer), else the chosen ones."""
+    if isinstance(channels, (int, np.integer)) and not isinstance(channels, (bool, np.bool_)):
+        return list(range(min(check_int("channels", channels, minimum=1), count)))
+    return [int(c) for c in check_channels(layer, channels, count)]
+
+
+def plot_layer(activations: Mapping[str, np.ndarray], layer: str, channels: int | Sequence[int] = 16,
+               ncols: int | None = None, index: int = 0, scale: GridScale | str = "layer"):
+    """Channels of ``layer`` as a grid of tiles, one title "#channel" each, with one colour bar.
+
+    ``channels``: how many (the first N) or which channels to show; the pager
+    (:func:`convlens.widgets.activations.activation_pager`) holds every channel. ``ncols``: at
+    most :data:`~convlens.plotting.common.MAX_COLUMNS` keeps tiles >= 96 px in the column.
+    ``scale``: "layer" (default, :func:`layer_scale`: one scale for the grid, zero has one colour
+    everywhere), a :class:`GridScale`, or "channel" (Chollet's display scaling, each channel its
+    own contrast, :func:`convlens.activations.display_scale`). The colour bar states the scale;
+    for the caption use ``layer_scale(...).caption``. A blank channel (all zeros) is titled so.
+    """
+    maps = _maps(activations, layer, index)
     height, width, count = maps.shape
-    ncols = max(1, min(ncols, count))
-    nrows = math.ceil(count / ncols)
-    gap = max(1, height // 24)
-    mosaic = channel_mosaic(act.display_scale(maps).astype(np.float32), ncols, gap)
-    blank = int(probes.blank_channels(maps).sum())
-    cell = (COLUMN_INCHES - 1.6) / ncols
-    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, max(2.4, cell * nrows * height / width + 1.3)))
-    shown = ax.imshow(np.ma.masked_invalid(mosaic), cmap=_cmap_with_white_gaps(), vmin=0, vmax=255,
-                      interpolation="nearest")
-    ax.set_xticks([c * (width + gap) + width / 2 for c in range(ncols)], [str(c) for c in range(ncols)],
-                  fontsize=MIN_FONT_PT)
-    ax.set_yticks([r * (height + gap) + height / 2 for r in range(nrows)], [str(r * ncols) for r in range(nrows)],
-                  fontsize=MIN_FONT_PT)
-    ax.set_xlabel("column (channel = row start + column)", fontsize=MIN_FONT_PT + 1)
-    ax.set_ylabel("row start", fontsize=MIN_FONT_PT + 1)
-    ax.set_title(f"{layer}: {height} x {width} x {count}, {blank} of {count} channels blank", fontsize=11)
-    bar = fig.colorbar(shown, ax=ax, fraction=0.03, pad=0.01)
-    bar.set_label(DISPLAY_LABEL, fontsize=MIN_FONT_PT)
-    bar.ax.tick_params(labelsize=MIN_FONT_PT)
-    fig.tight_layout()
-    return fig
+    shown = _channel_list(channels, count, layer)
+    blank = probes.blank_channels(maps)[0]
+    if isinstance(scale, str) and scale == "channel":
+        tiles, label, low, high = act.display_scale(maps), DISPLAY_LABEL, 0, 255
+    elif isinstance(scale, str) and scale == "layer":
+        scale = layer_scale(activations, layer, index)
+    elif not isinstance(scale, GridScale):
+        raise ArgumentError(f"scale must be 'layer', 'channel' or a GridScale; got {scale!r}.")
+    if isinstance(scale, GridScale):
+        tiles, label, low, high = maps, scale.label, scale.low, scale.high
+    which = f"channels {shown[0]}-{shown[-1]}" if shown == list(range(shown[0], shown[-1] + 1)) else "chosen channels"
+    title = (f"{layer}: {height} x {width} x {count}, {int(blank.sum())} of {count} channels blank\n"
+             f"{which} ({len(shown)} of {count}; #: channel)")
+    return image_grid([tiles[:, :, c] for c in shown], [f"#{c}" + (" blank" if blank[c] else "") for c in shown],
+                      ncols=ncols, suptitle=title, cmap=ACTIVATION_CMAP, vmin=low, vmax=high, colorbar_label=label)
 
 
 def plot_sparsity(fractions: Mapping[str, Mapping[int, float]], class_names: Sequence[str] = ("cats", "dogs"),
@@ -150,7 +170,7 @@ def plot_sparsity(fractions: Mapping[str, Mapping[int, float]], class_names: Seq
     ax.grid(axis="y", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
 def plot_layer_measures(probe: Mapping[str, float], r2: Mapping[str, float], input_probe: float | None = None):
@@ -174,7 +194,7 @@ def plot_layer_measures(probe: Mapping[str, float], r2: Mapping[str, float], inp
         for label in ax.get_xticklabels():
             label.set_ha("right")
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
 def plot_edge_channels(image: np.ndarray, activations: Mapping[str, np.ndarray], layer: str,
@@ -195,7 +215,7 @@ def plot_edge_channels(image: np.ndarray, activations: Mapping[str, np.ndarray],
     places = [axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 1], axes[1, 2]]
     axes[1, 0].set_axis_off()
     for ax, (title, values, cmap, label) in zip(places, panels, strict=True):
-        shown = ax.imshow(values, cmap=cmap)
+        shown = mark_tiles(ax.imshow(values, cmap=cmap))
         ax.set_title(title, fontsize=MIN_FONT_PT)
         ax.set_axis_off()
         if label:
@@ -204,12 +224,12 @@ def plot_edge_channels(image: np.ndarray, activations: Mapping[str, np.ndarray],
             bar.ax.tick_params(labelsize=MIN_FONT_PT)
     fig.suptitle(f"First-layer channels as edge detectors ({layer})")
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
 __all__ = [
     "DISPLAY_LABEL",
-    "channel_mosaic",
+    "layer_scale",
     "method_diagram",
     "plot_channel",
     "plot_edge_channels",

@@ -1,4 +1,10 @@
-"""Figures of the filter-patterns chapter: one pattern, grids of patterns, side-by-side comparisons."""
+"""Figures of the filter-patterns chapter: one pattern, grids of patterns, side-by-side comparisons.
+
+Every pattern is a tile of at least 96 px in the book's column with the defaults (at most
+:data:`~convlens.plotting.common.MAX_COLUMNS` a row; 6 for the interleaved grids, whose row
+names take room); show fewer patterns per figure, or the pager
+(:func:`convlens.widgets.filters.pattern_pager`), for the rest.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..errors import ArgumentError
 from .common import COLUMN_INCHES, MIN_FONT_PT, image_grid
+from .stamp import mark_tiles, stamp
 
 __all__ = [
     "activation_bars",
@@ -18,7 +26,6 @@ __all__ = [
     "pattern_titles",
     "show_pattern",
 ]
-
 
 
 def pattern_titles(
@@ -32,18 +39,18 @@ def pattern_titles(
 def show_pattern(pattern: np.ndarray, layer_name: str, index: int, inches: float = 4.0):
     """One filter pattern, large, titled by layer and filter index."""
     fig, ax = plt.subplots(figsize=(inches, inches + 0.3))
-    ax.imshow(pattern)
+    mark_tiles(ax.imshow(pattern))
     ax.set_axis_off()
     ax.set_title(f"Pattern of filter {int(index)} of {layer_name}", fontsize=11)
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
 def pattern_grid(
     patterns: Sequence[np.ndarray],
     layer_name: str,
     indices: Sequence[int],
-    ncols: int = 8,
+    ncols: int | None = None,
     suptitle: str | None = None,
     silent: Sequence[bool] | None = None,
     mark: str = "silent",
@@ -52,9 +59,9 @@ def pattern_grid(
 
     ``silent`` flags the filters that do not fire on their start (see ``filters.silent_filters``);
     ``mark`` says what that means for the picture (e.g. "pre-act.": another objective was used).
+    ``ncols``: default :func:`~convlens.plotting.common.grid_columns` (at most 7, tiles >= 96 px).
     """
-    if len(patterns) != len(indices):
-        raise ValueError(f"Got {len(patterns)} patterns for {len(indices)} indices; pass one index per pattern.")
+    _check_rows({"patterns": patterns}, indices, "{count} patterns for {indices} indices; pass one index per pattern")
     indices = [int(i) for i in indices]
     title = suptitle or f"Filter patterns of {layer_name} (filters {indices[0]} to {indices[-1]})"
     flags = silent if silent is not None else [False] * len(indices)
@@ -62,7 +69,17 @@ def pattern_grid(
     titles = [f"#{i}" + ("*" if flag else "") for i, flag in zip(indices, flags, strict=True)]
     if any(flags):
         title += f"\n* {mark}"
-    return image_grid(list(patterns), titles, ncols=ncols, suptitle=title, cell_inches=COLUMN_INCHES / ncols)
+    return image_grid(list(patterns), titles, ncols=ncols, suptitle=title, cell_inches=COLUMN_INCHES)
+
+
+def _check_rows(rows: Mapping[str, Sequence], indices: Sequence[int], message: str) -> None:
+    """One picture per index in every row, else an :class:`~convlens.errors.ArgumentError` (``message``
+    formatted with ``name``, ``count`` and ``indices``)."""
+    if len(indices) == 0:
+        raise ArgumentError("No filter index given: pass at least one.")
+    for name, row in rows.items():
+        if len(row) != len(indices):
+            raise ArgumentError("Got " + message.format(name=name, count=len(row), indices=len(indices)) + ".")
 
 
 def compare_patterns(
@@ -78,10 +95,8 @@ def compare_patterns(
     figure is at most the book's column wide (cells shrink to fit).
     """
     names = list(rows)
+    _check_rows(rows, indices, "{count} patterns in row {name!r} for {indices} indices")
     cell_inches = min(cell_inches, (COLUMN_INCHES - 0.6) / len(indices))
-    for name in names:
-        if len(rows[name]) != len(indices):
-            raise ValueError(f"Row {name!r} has {len(rows[name])} patterns for {len(indices)} indices.")
     fig, axes = plt.subplots(
         len(names), len(indices), figsize=(len(indices) * cell_inches + 0.6, len(names) * (cell_inches + 0.4) + 0.7),
         squeeze=False,
@@ -89,7 +104,7 @@ def compare_patterns(
     for r, name in enumerate(names):
         for c, index in enumerate(indices):
             ax = axes[r, c]
-            ax.imshow(rows[name][c])
+            mark_tiles(ax.imshow(rows[name][c]))
             ax.set_xticks([])
             ax.set_yticks([])
             title = f"filter {int(index)}"
@@ -99,18 +114,16 @@ def compare_patterns(
         axes[r, 0].set_ylabel(name, fontsize=10)
     fig.suptitle(suptitle, fontsize=11)
     fig.tight_layout()
-    return fig
+    return stamp(fig)
 
 
 def compare_pattern_grids(grids: Mapping[str, Sequence[np.ndarray]], indices: Sequence[int], suptitle: str,
-                          ncols: int = 8):
+                          ncols: int = 6):
     """Two (or more) sets of patterns of the same filters, interleaved: for each run of ``ncols``
     filters, one row per set (its name at left), so that each filter's pictures sit one above the
-    other. The figure is the book's column wide."""
+    other. The figure is the book's column wide (6 columns: tiles of about 100 px)."""
     names = list(grids)
-    for name in names:
-        if len(grids[name]) != len(indices):
-            raise ValueError(f"Grid {name!r} has {len(grids[name])} patterns for {len(indices)} indices.")
+    _check_rows(grids, indices, "{count} patterns in grid {name!r} for {indices} indices")
     blocks = math.ceil(len(indices) / ncols)
     cell = (COLUMN_INCHES - 0.9) / ncols
     fig, axes = plt.subplots(blocks * len(names), ncols, squeeze=False,
@@ -126,13 +139,13 @@ def compare_pattern_grids(grids: Mapping[str, Sequence[np.ndarray]], indices: Se
                 if position >= len(indices):
                     ax.set_axis_off()
                     continue
-                ax.imshow(grids[name][position])
+                mark_tiles(ax.imshow(grids[name][position]))
                 if k == 0:
                     ax.set_title(f"#{int(indices[position])}", fontsize=MIN_FONT_PT, pad=2)
             axes[row, 0].set_ylabel(name, fontsize=MIN_FONT_PT)
     fig.suptitle(suptitle, fontsize=11)
     fig.tight_layout(h_pad=0.3, w_pad=0.2)
-    return fig
+    return stamp(fig)
 
 
 def activation_bars(values: Mapping[str, Sequence[float]], indices: Sequence[int], title: str,
@@ -149,4 +162,4 @@ def activation_bars(values: Mapping[str, Sequence[float]], indices: Sequence[int
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=MIN_FONT_PT)
     fig.tight_layout()
-    return fig
+    return stamp(fig)

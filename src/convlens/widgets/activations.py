@@ -9,11 +9,14 @@ import numpy as np
 
 from .. import activations as act
 from ..core import select_layers
-from ..errors import LayerSelectionError
-from .pager import image_pager, image_pager_html
+from ..errors import ArgumentError, LayerSelectionError
+from ..plotting.activations import layer_scale
+from ..plotting.common import ACTIVATION_CMAP
+from .pager import image_pager_html
 
 
 def _pager_groups(activations: Mapping[str, np.ndarray], layers: Sequence[str] | None, index: int):
+    """Per layer: every channel on the layer's one colour scale (0..1), one title per channel."""
     names = list(layers) if layers is not None else list(activations)
     groups: dict[str, list[np.ndarray]] = {}
     titles: dict[str, list[str]] = {}
@@ -22,9 +25,12 @@ def _pager_groups(activations: Mapping[str, np.ndarray], layers: Sequence[str] |
             raise LayerSelectionError(
                 f"No activations for layer {name!r}; valid layer names: {', '.join(activations)}."
             )
-        height, width, count = np.asarray(activations[name]).shape[-3:]
-        key = f"{name} ({height} x {width} x {count})"
-        groups[key] = act.layer_channels(activations, name, index)  # uint8, native size: small PNGs
+        scale = layer_scale(activations, name, index)
+        maps = np.asarray(activations[name])
+        maps = scale.normalize(maps[index] if maps.ndim == 4 else maps)
+        height, width, count = maps.shape
+        key = f"{name} ({height} x {width} x {count}), colours 0 to {scale.high:.3g}"
+        groups[key] = [maps[:, :, c] for c in range(count)]  # native size: small PNGs
         titles[key] = [f"{name}, channel {c} of 0..{count - 1}" for c in range(count)]
     return groups, titles
 
@@ -35,24 +41,28 @@ def activation_pager_html(
     title: str = "Every channel of every layer",
     index: int = 0,
     display_px: int = 300,
+    cmap: str = ACTIVATION_CMAP,
 ) -> str:
     """Self-contained HTML: pick a layer, slide through its channels (one PNG per channel).
 
-    Each channel is display-scaled (:func:`convlens.activations.display_scale`), coloured
-    with viridis and embedded at its native size, so the page needs no kernel and no
-    external script and stays small.
+    Each layer's channels share one colour scale, the grid's
+    (:func:`convlens.plotting.activations.layer_scale`: 0 to the 99.5th percentile of the
+    layer's values, named in the layer's menu entry), coloured with ``cmap`` (viridis) and
+    embedded at their native size, so the page needs no kernel and no external script and
+    stays small.
     """
     groups, titles = _pager_groups(activations, layers, index)
-    return image_pager_html(groups, title=title, item_label="channel", item_titles=titles, cmap="viridis",
+    return image_pager_html(groups, title=title, item_label="channel", item_titles=titles, cmap=cmap,
                             display_px=display_px)
 
 
 def activation_pager(activations: Mapping[str, np.ndarray], layers: Sequence[str] | None = None,
-                     title: str = "Every channel of every layer", index: int = 0, display_px: int = 300):
+                     title: str = "Every channel of every layer", index: int = 0, display_px: int = 300,
+                     cmap: str = ACTIVATION_CMAP):
     """The pager of :func:`activation_pager_html` as an ``IPython.display.HTML`` object."""
-    groups, titles = _pager_groups(activations, layers, index)
-    return image_pager(groups, title=title, item_label="channel", item_titles=titles, cmap="viridis",
-                       display_px=display_px)
+    from IPython.display import HTML
+
+    return HTML(activation_pager_html(activations, layers, title, index, display_px, cmap))
 
 
 class ActivationExplorer:
@@ -68,7 +78,7 @@ class ActivationExplorer:
         import ipywidgets as widgets
 
         if not photos:
-            raise ValueError("ActivationExplorer needs at least one photo (a label -> path or array mapping).")
+            raise ArgumentError("ActivationExplorer needs at least one photo (a label -> path or array mapping).")
         self.model = model
         self.layer_names = [layer.name for layer in select_layers(model, layers)]
         self.photos: dict[str, object] = dict(photos)
@@ -129,8 +139,6 @@ class ActivationExplorer:
     def figure(self):
         """The current view: the photo and the chosen channel (raw values, colour bar)."""
         import matplotlib.pyplot as plt
-
-        from ..plotting.common import ACTIVATION_CMAP
 
         image, activations = self.activations_for(self.photo.value)
         values = act.channel_map(activations, self.layer.value, self.channel.value)
