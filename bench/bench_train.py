@@ -30,7 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from convlens import data, models, train  # noqa: E402
+from convlens import data, models, settings, train  # noqa: E402
 from convlens.images import decode_file  # noqa: E402
 
 GOAL_DATAAUG_EPOCH_S = 30.0
@@ -68,7 +68,7 @@ def seconds_per_step(model, batches, steps: int, warmup: int = 5) -> float:
 
 
 def compiled(model):
-    model.compile(optimizer=train.make_optimizer(train.RECIPES["dataaug"]), loss="binary_crossentropy",
+    model.compile(optimizer=train.make_optimizer(settings.VARIANTS["dataaug"]), loss="binary_crossentropy",
                   metrics=["accuracy"])
     return model
 
@@ -77,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=40, help="timed steps per pipeline (default 40)")
     args = parser.parse_args()
-    recipe = train.RECIPES["dataaug"]
+    recipe = settings.VARIANTS["dataaug"]
     paths, labels = data.labelled_files("train")
     val_paths, _ = data.labelled_files("validation")
     started = time.perf_counter()

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from fake_http import closed_port_url, running
 
-from convlens import colab, data, download, errors, models, paths
+from convlens import colab, data, download, errors, models, paths, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 H5 = b"\x89HDF\r\n\x1a\n" + b"\x00" * 64
@@ -49,8 +49,8 @@ def outside_repository(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "search_starts", lambda: [elsewhere])
     # setenv first so that teardown restores the variable setup_colab() sets (or removes it):
     # otherwise it leaks into later tests and into nbval's kernels.
-    monkeypatch.setenv(colab.MODELS_ENV_VAR, "")
-    monkeypatch.delenv(colab.MODELS_ENV_VAR)
+    monkeypatch.setenv(settings.MODELS_ENV, "")
+    monkeypatch.delenv(settings.MODELS_ENV)
     return elsewhere
 
 
@@ -64,11 +64,11 @@ def no_network(monkeypatch):
 
 def test_inside_the_repository_does_nothing(monkeypatch, tmp_path, capsys, no_network):
     monkeypatch.chdir(ROOT / "book")  # where the chapters run
-    monkeypatch.setenv(colab.MODELS_ENV_VAR, "")
-    monkeypatch.delenv(colab.MODELS_ENV_VAR)
+    monkeypatch.setenv(settings.MODELS_ENV, "")
+    monkeypatch.delenv(settings.MODELS_ENV)
     assert colab.local_models_dir() == ROOT / "data" / "models"
     assert colab.setup_colab(cache_dir=tmp_path / "cache") is None
-    assert colab.MODELS_ENV_VAR not in os.environ
+    assert settings.MODELS_ENV not in os.environ
     assert not (tmp_path / "cache").exists()
     assert capsys.readouterr() == ("", "")
 
@@ -82,10 +82,10 @@ def test_inside_the_repository_does_nothing_in_colab_either(monkeypatch, tmp_pat
 
 
 def test_a_models_folder_set_by_the_user_is_kept(outside_repository, monkeypatch, tmp_path, capsys, no_network):
-    monkeypatch.setenv(colab.MODELS_ENV_VAR, str(tmp_path / "mine"))
+    monkeypatch.setenv(settings.MODELS_ENV, str(tmp_path / "mine"))
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     assert colab.setup_colab(cache_dir=tmp_path / "cache") is None
-    assert os.environ[colab.MODELS_ENV_VAR] == str(tmp_path / "mine")
+    assert os.environ[settings.MODELS_ENV] == str(tmp_path / "mine")
     assert not (tmp_path / "cache").exists()
     assert capsys.readouterr() == ("", "")
 
@@ -94,7 +94,7 @@ def test_outside_the_repository_fetches_weights_and_sets_models_dir(outside_repo
     assert colab.local_models_dir() is None
     folder = colab.setup_colab(cache_dir=tmp_path / "cache", base_url=server.base)
     assert folder == tmp_path / "cache"
-    assert os.environ[colab.MODELS_ENV_VAR] == str(folder)
+    assert os.environ[settings.MODELS_ENV] == str(folder)
     assert models.models_dir() == folder
     assert models.weights_path("dataaug") == folder / "dataaug.weights.h5"
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == FILES
@@ -111,10 +111,10 @@ def test_in_colab_says_so(outside_repository, server, tmp_path, monkeypatch, cap
 def test_second_call_uses_the_cache(outside_repository, server, tmp_path, monkeypatch):
     colab.setup_colab(cache_dir=tmp_path, base_url=server.base)
     server.requested.clear()
-    monkeypatch.delenv(colab.MODELS_ENV_VAR)  # a new kernel
+    monkeypatch.delenv(settings.MODELS_ENV)  # a new kernel
     colab.setup_colab(cache_dir=tmp_path, base_url=server.base)
     assert server.requested == []
-    monkeypatch.delenv(colab.MODELS_ENV_VAR)
+    monkeypatch.delenv(settings.MODELS_ENV)
     colab.setup_colab(cache_dir=tmp_path, base_url=server.base, force=True)
     assert len(server.requested) == len(FILES)
 
@@ -158,7 +158,7 @@ def test_no_server_at_all_says_how_to_get_the_weights(outside_repository, tmp_pa
     base = closed_port_url("repo").rsplit("/", 1)[0]
     with pytest.raises(colab.ColabSetupError, match="Could not reach.*tree/main/data/models.*CONVLENS_MODELS"):
         colab.setup_colab(cache_dir=tmp_path / "cache", base_url=base, timeout=2)
-    assert colab.MODELS_ENV_VAR not in os.environ
+    assert settings.MODELS_ENV not in os.environ
     assert list((tmp_path / "cache").iterdir()) == []
     assert issubclass(colab.ColabSetupError, errors.ConvlensError)
     assert capsys.readouterr().out == ""
@@ -172,10 +172,10 @@ def test_damaged_cached_file_is_fetched_again(outside_repository, server, tmp_pa
 
 def test_default_cache_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert colab.default_cache_dir() == tmp_path / "convlens" / "models"
+    assert settings.models_cache_dir() == tmp_path / "convlens" / "models"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert colab.default_cache_dir() == tmp_path / "home" / ".cache" / "convlens" / "models"
+    assert settings.models_cache_dir() == tmp_path / "home" / ".cache" / "convlens" / "models"
 
 
 def test_one_repository_search_for_models_and_photos(monkeypatch, tmp_path, tiny_dataset):
@@ -185,7 +185,7 @@ def test_one_repository_search_for_models_and_photos(monkeypatch, tmp_path, tiny
     (repo / "data" / "cats_vs_dogs").symlink_to(tiny_dataset)
     (repo / "book").mkdir()
     monkeypatch.setattr(paths, "search_starts", lambda: [repo / "book"])
-    monkeypatch.delenv(colab.MODELS_ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.MODELS_ENV, raising=False)
     assert paths.repo_root() == models.repo_root() == repo
     assert models.models_dir() == repo / "data" / "models"
     assert data.repo_data_dir() == repo / "data" / "cats_vs_dogs"
@@ -313,8 +313,12 @@ def test_config_names_the_same_repository():
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
 
 
-def test_model_files_match_the_trained_variants():
-    assert {name.split(".")[0] for name in colab.MODEL_FILES} == set(models.VARIANTS)
+def test_model_files_are_the_committed_weights_and_records():
+    """What a notebook outside the repository fetches is what the repository commits in data/models."""
+    committed = sorted(
+        path.name for path in (ROOT / "data" / "models").iterdir() if path.name.endswith((".weights.h5", ".json"))
+    )
+    assert sorted(colab.MODEL_FILES) == committed
 
 
 def _notebooks() -> list[Path]:

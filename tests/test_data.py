@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from testkit import write_photo
 
-from convlens import archive, data, images
+from convlens import archive, data, images, settings
 
 
 def test_finder_prefers_environment_variable(tiny_dataset, tmp_path, monkeypatch):
@@ -18,7 +18,7 @@ def test_finder_prefers_environment_variable(tiny_dataset, tmp_path, monkeypatch
     (other / "data").mkdir(parents=True)
     (other / "data" / "cats_vs_dogs").symlink_to(tiny_dataset)
     monkeypatch.chdir(other)
-    monkeypatch.setenv(data.DATA_ENV_VAR, str(tiny_dataset))
+    monkeypatch.setenv(settings.DATA_ENV, str(tiny_dataset))
     assert data.find_data_dir() == tiny_dataset
 
 
@@ -28,19 +28,19 @@ def test_finder_uses_repo_folder_without_variable(tiny_dataset, tmp_path, monkey
     (repo / "data" / "cats_vs_dogs").symlink_to(tiny_dataset)
     (repo / "book").mkdir()
     monkeypatch.chdir(repo / "book")  # notebooks run from book/
-    monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.DATA_ENV, raising=False)
     assert data.find_data_dir(download=False) == repo / "data" / "cats_vs_dogs"
 
 
 def test_finder_rejects_wrong_environment_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv(data.DATA_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(settings.DATA_ENV, str(tmp_path))
     with pytest.raises(data.DataNotFoundError, match="CONVLENS_DATA"):
         data.find_data_dir()
 
 
 def test_offline_download_fails_fast_naming_the_variable(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.DATA_ENV, raising=False)
     start = time.perf_counter()
     with pytest.raises(data.DataNotFoundError, match="CONVLENS_DATA"):
         # A closed port on this machine: the same refusal an offline machine gives.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from fake_http import PORTAL_PAGE, closed_port_url, running
 from testkit import write_photo
 
-from convlens import archive, data, download, errors
+from convlens import archive, data, download, errors, settings
 
 PAYLOAD = bytes(range(256)) * 40  # 10240 bytes
 COUNTS = {"train": {"cats": 2, "dogs": 2}, "validation": {"cats": 1, "dogs": 1}}
@@ -83,6 +84,24 @@ def test_dripping_server_meets_the_overall_deadline(server, tmp_path):
         download.download(url, tmp_path / "file.bin", timeout=5, deadline=1)
     assert caught.value.reason == "timeout"
     assert leftovers(tmp_path) == [] and not (tmp_path / "file.bin").exists()
+
+
+def test_trickling_server_is_given_up_at_the_rate_floor_long_before_the_deadline(server, tmp_path):
+    """One byte every 0.2 s: under a floor of 100 bytes/s for 1 s, the download stops after about 1 s."""
+    url = server.serve("file.bin", PAYLOAD, kind="drip", interval=0.2)
+    limits = settings.DownloadLimits(timeout_s=5, deadline_s=60, min_rate=100, rate_window_s=1)
+    started = time.monotonic()
+    with pytest.raises(download.DownloadError, match=r"bytes/s for 1 s, under the floor of 100 bytes/s") as caught:
+        download.download(url, tmp_path / "file.bin", limits=limits)
+    assert time.monotonic() - started < 10
+    assert caught.value.reason == "timeout"
+    assert leftovers(tmp_path) == [] and not (tmp_path / "file.bin").exists()
+
+
+def test_a_slow_start_is_not_given_up_before_the_rate_window_has_passed(server, tmp_path):
+    url = server.serve("file.bin", b"0123456789", kind="drip", interval=0.05)  # about 0.5 s in all
+    limits = settings.DownloadLimits(timeout_s=5, deadline_s=60, min_rate=1000, rate_window_s=5)
+    assert download.download(url, tmp_path / "file.bin", limits=limits).read_bytes() == b"0123456789"
 
 
 def test_stalled_server_meets_the_read_timeout(server, tmp_path):

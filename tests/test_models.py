@@ -7,7 +7,7 @@ import socket
 import numpy as np
 import pytest
 
-from convlens import models
+from convlens import models, settings
 
 EXPECTED = [
     ("conv2d_1", (148, 148, 32), 896),
@@ -54,7 +54,7 @@ def test_load_trained_round_trip(tmp_path, monkeypatch):
     assert np.allclose(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
-@pytest.mark.parametrize("variant", models.VARIANTS)
+@pytest.mark.parametrize("variant", settings.VARIANTS)
 def test_committed_weights_load_and_predict(variant):
     model = models.load_trained(variant)
     record = models.training_record(variant)

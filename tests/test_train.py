@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from testkit import write_photo
 
-from convlens import data, models, train
+from convlens import data, models, settings, train
 
 
 class Killed(BaseException):
@@ -238,10 +238,10 @@ def test_export_weights_writes_the_weights_of_the_net_atomically(tmp_path):
 
 def test_every_variant_trains_the_lectures_way():
     """RMSprop at 1e-4 for every variant, no schedule; augmentation and dropout go together."""
-    for variant, recipe in train.RECIPES.items():
+    for variant, recipe in settings.VARIANTS.items():
         assert recipe.optimizer_text == "RMSprop, learning rate 0.0001", variant
         assert not hasattr(recipe, "schedule")
-        assert (recipe.augmentation is None) == (models.VARIANT_DROPOUT[variant] == 0.0), variant
+        assert (recipe.augmentation is None) == (recipe.dropout == 0.0), variant
 
 
 def test_zero_epochs_or_batch_size_are_refused(tmp_path, capsys):
@@ -271,12 +271,12 @@ def add_extra_photos(folder: Path, tiny_dataset: Path, cat_dir="cats", dog_dir="
 
 @pytest.mark.parametrize("layout", ["extra folder", "Kaggle PetImages via CONVLENS_EXTRA"])
 def test_full_variant_reads_train_and_extra(layout, tiny_dataset, tmp_path, monkeypatch):
-    monkeypatch.delenv(data.EXTRA_ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.EXTRA_ENV, raising=False)
     if layout == "extra folder":
         add_extra_photos(tiny_dataset / "extra", tiny_dataset)
     else:
         add_extra_photos(tmp_path / "PetImages", tiny_dataset, "Cat", "Dog")
-        monkeypatch.setenv(data.EXTRA_ENV_VAR, str(tmp_path / "PetImages"))
+        monkeypatch.setenv(settings.EXTRA_ENV, str(tmp_path / "PetImages"))
     with pytest.warns(UserWarning) as caught:
         paths, labels = data.labelled_files("extra", tiny_dataset)
     messages = " ".join(str(w.message) for w in caught)
@@ -291,14 +291,14 @@ def test_full_variant_reads_train_and_extra(layout, tiny_dataset, tmp_path, monk
 @pytest.mark.slow
 def test_full_variant_trains_on_train_plus_extra(tiny_dataset, tmp_path, monkeypatch):
     add_extra_photos(tmp_path / "PetImages", tiny_dataset, "Cat", "Dog")
-    monkeypatch.setenv(data.EXTRA_ENV_VAR, str(tmp_path / "PetImages"))
+    monkeypatch.setenv(settings.EXTRA_ENV, str(tmp_path / "PetImages"))
     with pytest.warns(UserWarning) as caught:
         record = run("full", tiny_dataset, tmp_path, epochs=1)
     messages = " ".join(str(warning.message) for warning in caught)
     assert "tiff.jpg: not a readable image" in messages and "666.jpg: not a readable image" in messages
     assert "copy.jpg: the same photo is in the validation or test split" in messages
     assert "train + extra = 5 cats + 5 dogs for training; validation 3 + 3" in record["data"]
-    assert record["dropout"] == 0.5 and record["augmentation"] == train.LECTURE_AUGMENTATION
+    assert record["dropout"] == 0.5 and record["augmentation"] == settings.LECTURE_AUGMENTATION
     assert record["optimizer"] == "RMSprop, learning rate 0.0001"
     assert set(record["history"][0]["dead_channels"]) == {"conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4"}
     model = models.small_convnet(dropout=0.5, name="full")

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from testkit import write_photo
 
-from convlens import adapters, data, errors, filters, gradcam, models
+from convlens import adapters, data, errors, filters, gradcam, models, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ["03_filters.ipynb", "04_gradcam.ipynb"]
@@ -104,7 +104,7 @@ def small_photos(tmp_path, monkeypatch):
         for label, name in enumerate(data.CLASS_NAMES):
             for i in range(4):
                 write_photo(root / split / name / f"{name[:-1]}.{i}.jpg", seed=10 * label + i, size=(160, 150))
-    monkeypatch.setenv(data.DATA_ENV_VAR, str(root))
+    monkeypatch.setenv(settings.DATA_ENV, str(root))
     return root
 
 

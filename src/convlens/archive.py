@@ -18,18 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import download as downloads
-from .errors import BadFileError, DataNotFoundError
+from . import settings
+from .errors import BadFileError, DataNotFoundError, DownloadError
 from .files import file_sha256
 from .images import image_files, readable
 
 __all__ = [
     "CLASS_NAMES",
     "COMPLETE_MARKER",
-    "DATASET_SHA256",
     "DATASET_URL",
-    "DATA_ENV_VAR",
-    "DOWNLOAD_DEADLINE_S",
-    "DOWNLOAD_TIMEOUT_S",
     "EXPECTED_COUNTS",
     "count_photos",
     "download_dataset",
@@ -40,24 +37,14 @@ __all__ = [
 CLASS_NAMES: tuple[str, str] = ("cats", "dogs")
 """Folder names of the two classes; the index is the label (0 = cat, 1 = dog)."""
 
-DATA_ENV_VAR = "CONVLENS_DATA"
 DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
-DATASET_SHA256: str | None = os.environ.get("CONVLENS_DATA_SHA256") or None
-"""Expected SHA-256 of ``cats_and_dogs_filtered.zip``, when known (``$CONVLENS_DATA_SHA256``).
-
-The archive's digest could not be looked up from the offline machine this book was written
-on, so by default the download is checked by its content instead: the extracted folder must
-hold the documented 1000 + 1000 training and 500 + 500 validation JPEGs (:data:`EXPECTED_COUNTS`).
-"""
 
 EXPECTED_COUNTS = {"train": {"cats": 1000, "dogs": 1000}, "validation": {"cats": 500, "dogs": 500}}
-"""File counts of the public ``cats_and_dogs_filtered.zip``, checked after extraction."""
+"""File counts of the public ``cats_and_dogs_filtered.zip``, checked after extraction.
 
-DOWNLOAD_TIMEOUT_S = 5.0
-"""Seconds to wait for the dataset server (and for each read) before deciding there is no network."""
-
-DOWNLOAD_DEADLINE_S = 900.0
-"""Seconds for the whole download of the archive (about 68 MB) before it is given up."""
+The archive's SHA-256 could not be looked up from the offline machine this book was written on,
+so by default the download is checked by its content instead (these counts); a digest given in
+``$CONVLENS_DATA_SHA256`` (:func:`convlens.settings.data_sha256`) is checked too."""
 
 COMPLETE_MARKER = ".convlens-complete"
 """Written last into an extracted and counted dataset folder; a folder without it is not trusted."""
@@ -91,9 +78,9 @@ def count_photos(root: str | os.PathLike, splits: Sequence[str]) -> dict[str, di
 def download_dataset(
     url: str = DATASET_URL,
     cache_dir: str | os.PathLike | None = None,
-    sha256: str | None = DATASET_SHA256,
-    timeout: float = DOWNLOAD_TIMEOUT_S,
-    deadline: float = DOWNLOAD_DEADLINE_S,
+    sha256: str | None = None,
+    timeout: float | None = None,
+    deadline: float | None = None,
     expected_counts: dict[str, dict[str, int]] | None = None,
 ) -> Path:
     """Download and extract ``cats_and_dogs_filtered.zip``; return its dataset folder.
@@ -103,12 +90,15 @@ def download_dataset(
     is never kept. It is extracted into a temporary folder, counted against ``expected_counts``
     (default :data:`EXPECTED_COUNTS` for the public URL; no count check for another URL), marked
     complete (:data:`COMPLETE_MARKER`) and only then moved into place; a later call returns a
-    marked folder at once. Gives up after ``timeout`` seconds without an answer, with a
-    message naming ``CONVLENS_DATA``, so that an offline machine never hangs here.
+    marked folder at once. Gives up by the limits of :data:`convlens.settings.DOWNLOAD` (or
+    ``timeout`` seconds without an answer, ``deadline`` for the whole file), with a message naming
+    ``CONVLENS_DATA``, so that an offline machine never hangs here. ``sha256`` defaults to
+    ``$CONVLENS_DATA_SHA256``; ``cache_dir`` to :func:`convlens.settings.datasets_dir`.
     """
+    sha256 = sha256 or settings.data_sha256()
     if expected_counts is None and url == DATASET_URL:
         expected_counts = EXPECTED_COUNTS
-    cache = Path(cache_dir or Path.home() / ".keras" / "datasets").expanduser()
+    cache = Path(cache_dir or settings.datasets_dir()).expanduser()
     target = cache / "cats_and_dogs_filtered"
     if (target / COMPLETE_MARKER).is_file() and is_dataset_dir(target):
         return target
@@ -130,7 +120,7 @@ def download_dataset(
     if not archive.exists():
         try:
             downloads.download(url, archive, validate=downloads.check_zip, timeout=timeout, deadline=deadline)
-        except downloads.DownloadError as exc:
+        except DownloadError as exc:
             raise DataNotFoundError(_download_advice(exc)) from None
     if sha256 is not None:
         digest = file_sha256(archive)
@@ -138,15 +128,15 @@ def download_dataset(
             archive.unlink()
             raise DataNotFoundError(
                 f"The downloaded archive's SHA-256 is {digest}, not the expected {sha256}; "
-                "it was deleted: try again, or set " + DATA_ENV_VAR + " to a local copy."
+                "it was deleted: try again, or set " + settings.DATA_ENV + " to a local copy."
             )
     _extract_checked(archive, target, expected_counts)
     return target
 
 
-def _download_advice(exc: downloads.DownloadError) -> str:
+def _download_advice(exc: DownloadError) -> str:
     """The message of a failed photo download: what went wrong, then the fix."""
-    local = f"set {DATA_ENV_VAR} to a folder with train/ and validation/ (each with cats/ and dogs/)"
+    local = f"set {settings.DATA_ENV} to a folder with train/ and validation/ (each with cats/ and dogs/)"
     if exc.reason in ("truncated", "invalid"):
         return (
             f"The download of the cats-vs-dogs photos was bad and was not kept: {exc} Try again "
@@ -188,7 +178,7 @@ def _extract_checked(archive: Path, target: Path, expected_counts: dict[str, dic
             archive.unlink(missing_ok=True)
             raise DataNotFoundError(
                 f"{str(exc).rstrip('.')}. The archive was deleted: run again to download it afresh, or set "
-                f"{DATA_ENV_VAR} to a folder with train/ and validation/ (each with cats/ and dogs/)."
+                f"{settings.DATA_ENV} to a folder with train/ and validation/ (each with cats/ and dogs/)."
             ) from None
         (extracted / COMPLETE_MARKER).write_text(json.dumps(counts))  # written last: the folder is whole
         try:

@@ -6,7 +6,7 @@ repository when it is missing, then calls :func:`setup_colab`. Inside a clone of
 change, no output), so the stored outputs and the nbval comparison are the same everywhere.
 Anywhere else (Colab, or a chapter's ``.ipynb`` downloaded from the book and opened in a local
 Jupyter) it fetches the committed trained weights (``data/models/VARIANT.weights.h5`` and their
-``.json`` records, for every variant of :data:`convlens.models.VARIANTS`) from the repository's raw
+``.json`` records, for every variant of :data:`convlens.settings.VARIANTS`) from the repository's raw
 files into a user cache, through the one checked downloader (:mod:`convlens.download`), and
 points ``$CONVLENS_MODELS`` at it. A ``$CONVLENS_MODELS`` that the user set is never replaced.
 The photos need nothing here: :func:`convlens.data.find_data_dir` downloads the public archive
@@ -25,19 +25,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import download as downloads
-from . import models, paths
-from .errors import ArgumentError, BadFileError, ColabSetupError
+from . import paths, settings
+from .errors import ArgumentError, BadFileError, ColabSetupError, DownloadError
 
 __all__ = [
     "BRANCH",
-    "DOWNLOAD_DEADLINE_S",
-    "DOWNLOAD_TIMEOUT_S",
     "FIRST_CELL",
     "INSTALL_SPEC",
-    "MODELS_ENV_VAR",
     "MODEL_FILES",
     "REPOSITORY_URL",
-    "default_cache_dir",
     "fetch_trained_weights",
     "how_to_get_weights",
     "in_colab",
@@ -67,18 +63,9 @@ setup_colab()"""
 """The exact first code cell of every notebook of the book (checked by the unit tests)."""
 
 MODEL_FILES: tuple[str, ...] = tuple(
-    f"{variant}{suffix}" for variant in models.VARIANTS for suffix in (".weights.h5", ".json")
+    f"{variant}{suffix}" for variant in settings.VARIANTS for suffix in (".weights.h5", ".json")
 )
 """The files of ``data/models`` that a notebook run outside the repository needs."""
-
-MODELS_ENV_VAR = models.MODELS_ENV_VAR
-"""Read by :func:`convlens.models.models_dir`."""
-
-DOWNLOAD_TIMEOUT_S = 30.0
-"""Seconds without an answer (or between two reads) before a download is given up."""
-
-DOWNLOAD_DEADLINE_S = 600.0
-"""Seconds for the whole download of one file (about 14 MB for the weights)."""
 
 
 
@@ -97,16 +84,10 @@ def raw_base_url(repository_url: str = REPOSITORY_URL, branch: str = BRANCH) -> 
     return f"https://raw.githubusercontent.com/{owner_name}/{branch}"
 
 
-def default_cache_dir() -> Path:
-    """Where the fetched weights are kept: ``$XDG_CACHE_HOME/convlens/models`` (``~/.cache/...``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "convlens" / "models"
-
-
 def local_models_dir() -> Path | None:
     """The repository's ``data/models`` when it holds committed weights (inside a clone), else None."""
     folder = paths.find_in_repository("data/models")
-    if folder is None or not any((folder / f"{variant}.weights.h5").is_file() for variant in models.VARIANTS):
+    if folder is None or not any((folder / f"{variant}.weights.h5").is_file() for variant in settings.VARIANTS):
         return None
     return folder
 
@@ -115,7 +96,7 @@ def how_to_get_weights(names: Iterable[str] = MODEL_FILES) -> str:
     """The fix for missing weights, for the error messages: where to get them, where to put them."""
     return (
         f"download {', '.join(names)} from {REPOSITORY_URL}/tree/{BRANCH}/data/models into one folder and set "
-        f"os.environ[{MODELS_ENV_VAR!r}] to that folder, or clone the repository and run the notebook from "
+        f"os.environ[{settings.MODELS_ENV!r}] to that folder, or clone the repository and run the notebook from "
         "inside the clone"
     )
 
@@ -124,9 +105,9 @@ def fetch_trained_weights(
     cache_dir: str | os.PathLike | None = None,
     base_url: str | None = None,
     files: Iterable[str] = MODEL_FILES,
-    timeout: float = DOWNLOAD_TIMEOUT_S,
+    timeout: float | None = None,
     force: bool = False,
-    deadline: float = DOWNLOAD_DEADLINE_S,
+    deadline: float | None = None,
 ) -> Path:
     """Download the committed ``data/models`` files into ``cache_dir``; return that folder.
 
@@ -136,11 +117,11 @@ def fetch_trained_weights(
     a warning; if no weights file at all is there afterwards (typically: no network),
     :class:`ColabSetupError` says how to get them.
     """
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder = Path(cache_dir) if cache_dir is not None else settings.models_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     base = (base_url or raw_base_url()).rstrip("/")
     files = tuple(files)
-    failures: list[downloads.DownloadError] = []
+    failures: list[DownloadError] = []
     for name in files:
         destination = folder / name
         validate = downloads.validator_for(name)
@@ -155,7 +136,7 @@ def fetch_trained_weights(
             downloads.download(
                 f"{base}/data/models/{name}", destination, validate=validate, timeout=timeout, deadline=deadline
             )
-        except downloads.DownloadError as exc:
+        except DownloadError as exc:
             failures.append(exc)
     missing = [name for name in files if not (folder / name).is_file()]
     if failures and not any((folder / name).is_file() for name in files if name.endswith(".h5")):
@@ -177,8 +158,8 @@ def setup_colab(
     cache_dir: str | os.PathLike | None = None,
     base_url: str | None = None,
     force: bool = False,
-    timeout: float = DOWNLOAD_TIMEOUT_S,
-    deadline: float = DOWNLOAD_DEADLINE_S,
+    timeout: float | None = None,
+    deadline: float | None = None,
 ) -> Path | None:
     """Make the trained weights available to a notebook; inside the repository, do nothing.
 
@@ -190,12 +171,12 @@ def setup_colab(
       and returns the folder. With no network it raises :class:`ColabSetupError`, which says how
       to get them by hand.
     """
-    if os.environ.get(MODELS_ENV_VAR) or local_models_dir() is not None:
+    if settings.env_path(settings.MODELS_ENV) is not None or local_models_dir() is not None:
         return None
     folder = fetch_trained_weights(
         cache_dir=cache_dir, base_url=base_url, force=force, timeout=timeout, deadline=deadline
     )
-    os.environ[MODELS_ENV_VAR] = str(folder)
+    os.environ[settings.MODELS_ENV] = str(folder)
     present = sorted(name for name in MODEL_FILES if (folder / name).is_file())
     where = "Colab" if in_colab() else "outside the repository"
     print(f"convlens ({where}): trained weights in {folder} ({', '.join(present)}); photos download on use.")

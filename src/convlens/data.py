@@ -16,22 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths
-from .archive import CLASS_NAMES, DATA_ENV_VAR, DataNotFoundError, count_photos, download_dataset, is_dataset_dir
+from . import paths, settings
+from .archive import CLASS_NAMES, count_photos, download_dataset, is_dataset_dir
 from .core import check_int
-from .errors import ArgumentError
+from .errors import ArgumentError, DataNotFoundError
 from .files import file_sha256
 from .images import IMAGE_SIZE, IMAGE_SUFFIXES, decode_file, image_files, readable
 
 __all__ = [
     "CLASS_FOLDER_ALIASES",
     "CLASS_NAMES",
-    "DATA_ENV_VAR",
     "EXTRA",
-    "EXTRA_ENV_VAR",
     "IMAGE_SIZE",
     "SPLITS",
-    "DataNotFoundError",
     "count_images",
     "extra_dir",
     "find_data_dir",
@@ -48,9 +45,6 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 EXTRA = "extra"
 """Not a split: the rest of the Kaggle training photos, for the ``full`` model (train + extra)."""
-
-EXTRA_ENV_VAR = "CONVLENS_EXTRA"
-"""A folder of extra training photos (``cats/`` and ``dogs/``, or Kaggle's ``Cat/`` and ``Dog/``)."""
 
 CLASS_FOLDER_ALIASES: dict[str, tuple[str, ...]] = {"cats": ("cats", "Cat"), "dogs": ("dogs", "Dog")}
 """Folder names accepted for each class in the extra photos: Microsoft's full ``PetImages``
@@ -72,15 +66,14 @@ def find_data_dir(download: bool = True, cache_dir: str | os.PathLike | None = N
     Order: the folder named by ``$CONVLENS_DATA``; ``data/cats_vs_dogs`` in the repository
     (:func:`repo_data_dir`); then a download of the public ``cats_and_dogs_filtered.zip``
     (:func:`convlens.archive.download_dataset`: length, zip and photo counts checked, extracted safely) into
-    ``cache_dir`` (default ``~/.keras/datasets``).
+    ``cache_dir`` (default :func:`convlens.settings.datasets_dir`).
     """
-    env_value = os.environ.get(DATA_ENV_VAR)
-    if env_value:
-        folder = Path(env_value).expanduser()
+    folder = settings.env_path(settings.DATA_ENV)
+    if folder is not None:
         if not is_dataset_dir(folder):
             raise DataNotFoundError(
-                f"${DATA_ENV_VAR} points to {folder}, which has no train/ and validation/ folders "
-                f"with cats/ and dogs/ inside; fix the path or unset {DATA_ENV_VAR}."
+                f"${settings.DATA_ENV} points to {folder}, which has no train/ and validation/ folders "
+                f"with cats/ and dogs/ inside; fix the path or unset {settings.DATA_ENV}."
             )
         return folder
     local = repo_data_dir()
@@ -88,7 +81,7 @@ def find_data_dir(download: bool = True, cache_dir: str | os.PathLike | None = N
         return local
     if not download:
         raise DataNotFoundError(
-            f"No cats-vs-dogs photos found: set {DATA_ENV_VAR} to a folder with train/ and "
+            f"No cats-vs-dogs photos found: set {settings.DATA_ENV} to a folder with train/ and "
             "validation/ (each with cats/ and dogs/)."
         )
     return download_dataset(cache_dir=cache_dir)
@@ -103,9 +96,9 @@ def extra_dir(data_dir: str | os.PathLike | None = None) -> Path:
     a warning, and photos that are also in the validation or test split are left out
     (:func:`labelled_files`).
     """
-    env_value = os.environ.get(EXTRA_ENV_VAR)
-    if env_value:
-        return Path(env_value).expanduser()
+    folder = settings.env_path(settings.EXTRA_ENV)
+    if folder is not None:
+        return folder
     root = Path(data_dir) if data_dir is not None else find_data_dir()
     return root / EXTRA
 
@@ -116,7 +109,7 @@ def _class_folder(parent: Path, name: str, split: str) -> Path:
         if (parent / alias).is_dir():
             return parent / alias
     expected = " or ".join(f"{split}/{alias}" for alias in aliases)
-    hint = f" (set ${EXTRA_ENV_VAR} to the folder of extra photos)" if split == EXTRA else ""
+    hint = f" (set ${settings.EXTRA_ENV} to the folder of extra photos)" if split == EXTRA else ""
     raise DataNotFoundError(f"{parent / aliases[0]} does not exist; expected {expected}{hint}.")
 
 
@@ -254,7 +247,7 @@ def _no_photos(splits: Sequence[str], data_dir) -> None:
     raise DataNotFoundError(
         f"No readable photos in {' + '.join(splits)} under {root} (the folders are there but hold no "
         "JPEG, PNG, GIF or BMP files TensorFlow can decode); put the photos in SPLIT/cats and "
-        f"SPLIT/dogs, or point {DATA_ENV_VAR} at the folder that has them."
+        f"SPLIT/dogs, or point {settings.DATA_ENV} at the folder that has them."
     )
 
 

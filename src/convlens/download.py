@@ -7,7 +7,8 @@ for good. It checks:
 
 - the length against the server's ``Content-Length`` (a connection cut short);
 - an overall deadline, not only a per-read timeout (a server dripping one byte every few seconds
-  never trips a per-read timeout);
+  never trips a per-read timeout), and a rate floor: a download slower than
+  :data:`convlens.settings.DOWNLOAD` ``.min_rate`` for ``.rate_window_s`` seconds is given up early;
 - the content, with an optional validator (:func:`check_zip`, :func:`check_hdf5`,
   :func:`check_json`).
 
@@ -18,6 +19,7 @@ into their own error with the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import os
@@ -29,15 +31,15 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from . import settings
 from .errors import BadFileError, DownloadError
 from .files import atomic_path
+from .settings import DownloadLimits
 
 __all__ = [
     "CHUNK_BYTES",
-    "DEADLINE_S",
     "GIT_LFS_POINTER",
     "HDF5_SIGNATURE",
-    "READ_TIMEOUT_S",
     "Validator",
     "check_hdf5",
     "check_json",
@@ -46,12 +48,6 @@ __all__ = [
     "hdf5_end_of_file",
     "validator_for",
 ]
-
-READ_TIMEOUT_S = 30.0
-"""Default seconds to wait for the server's answer, and for each read."""
-
-DEADLINE_S = 600.0
-"""Default seconds for the whole download of one file."""
 
 CHUNK_BYTES = 1 << 16
 
@@ -69,34 +65,29 @@ def download(
     destination: str | os.PathLike,
     *,
     validate: Validator | None = None,
-    timeout: float = READ_TIMEOUT_S,
-    deadline: float = DEADLINE_S,
+    timeout: float | None = None,
+    deadline: float | None = None,
+    limits: DownloadLimits | None = None,
 ) -> Path:
     """Fetch ``url`` into ``destination`` atomically; return ``destination``.
 
-    ``timeout`` bounds the wait for the answer and for each read; ``deadline`` bounds the whole
-    download. The file is checked against ``Content-Length`` and by ``validate(path)`` before it
-    replaces ``destination``; on any failure the temporary file is removed, ``destination`` is
-    left as it was, and :class:`DownloadError` is raised.
+    ``limits`` (default :data:`convlens.settings.DOWNLOAD`, read at the call) bound the wait for
+    the answer and for each read, the whole download, and its rate; ``timeout`` and ``deadline``
+    replace the first two. The file is checked against ``Content-Length`` and by ``validate(path)``
+    before it replaces ``destination``; on any failure the temporary file is removed,
+    ``destination`` is left as it was, and :class:`~convlens.errors.DownloadError` is raised.
     """
+    limits = _limits(limits, timeout, deadline)
     destination = Path(destination)
-    start = time.monotonic()
     try:
         with atomic_path(destination) as temporary:
-            received, expected = _fetch(url, temporary, timeout, deadline, start)
+            received, expected = _fetch(url, temporary, limits)
             if expected is not None and received != expected:
                 raise DownloadError(
-                    f"The download of {url} was cut short: {received} of {expected} bytes arrived.",
-                    url,
-                    "truncated",
+                    f"The download of {url} was cut short: {received} of {expected} bytes arrived.", url, "truncated"
                 )
             if validate is not None:
-                try:
-                    validate(temporary)
-                except DownloadError:
-                    raise
-                except (ValueError, OSError) as exc:
-                    raise DownloadError(f"The file from {url} is not valid: {exc}", url, "invalid") from None
+                _validate(validate, temporary, url)
     except DownloadError:
         raise
     except urllib.error.HTTPError as exc:
@@ -106,7 +97,7 @@ def download(
         raise DownloadError(f"Could not reach {url} ({exc.reason}).", url, reason) from None
     except TimeoutError:
         raise DownloadError(
-            f"The server of {url} stopped answering for {timeout:g} s.", url, "timeout"
+            f"The server of {url} stopped answering for {limits.timeout_s:g} s.", url, "timeout"
         ) from None
     except (http.client.HTTPException, ConnectionError) as exc:
         raise DownloadError(
@@ -115,21 +106,61 @@ def download(
     return destination
 
 
-def _fetch(url: str, temporary: Path, timeout: float, deadline: float, start: float) -> tuple[int, int | None]:
+def _limits(limits: DownloadLimits | None, timeout: float | None, deadline: float | None) -> DownloadLimits:
+    limits = limits or settings.DOWNLOAD
+    if timeout is not None:
+        limits = dataclasses.replace(limits, timeout_s=float(timeout))
+    if deadline is not None:
+        limits = dataclasses.replace(limits, deadline_s=float(deadline))
+    return limits
+
+
+def _validate(validate: Validator, path: Path, url: str) -> None:
+    try:
+        validate(path)
+    except DownloadError:
+        raise
+    except (ValueError, OSError) as exc:
+        raise DownloadError(f"The file from {url} is not valid: {exc}", url, "invalid") from None
+
+
+class _Pace:
+    """The deadline and the rate floor of one download, checked between reads."""
+
+    def __init__(self, url: str, limits: DownloadLimits):
+        self.url, self.limits = url, limits
+        self.start = self.window_start = time.monotonic()
+        self.window_bytes = 0
+
+    def check(self, received: int) -> None:
+        now = time.monotonic()
+        if now - self.start > self.limits.deadline_s:
+            raise DownloadError(
+                f"The download of {self.url} took longer than its deadline of {self.limits.deadline_s:g} s "
+                f"({received} bytes arrived); the server or the network is too slow.", self.url, "timeout",
+            )
+        if now - self.window_start >= self.limits.rate_window_s:
+            rate = (received - self.window_bytes) / (now - self.window_start)
+            if rate < self.limits.min_rate:
+                raise DownloadError(
+                    f"The download of {self.url} ran at {rate:,.0f} bytes/s for {now - self.window_start:.0f} s, "
+                    f"under the floor of {self.limits.min_rate:,.0f} bytes/s ({received} bytes arrived); "
+                    "the server or the network is too slow: try again later.", self.url, "timeout",
+                )
+            self.window_start, self.window_bytes = now, received
+
+
+def _fetch(url: str, temporary: Path, limits: DownloadLimits) -> tuple[int, int | None]:
     """Stream ``url`` into ``temporary``; return (bytes received, Content-Length or None)."""
-    with urllib.request.urlopen(url, timeout=min(timeout, deadline)) as response, open(temporary, "wb") as out:
+    pace = _Pace(url, limits)
+    timeout = min(limits.timeout_s, limits.deadline_s)
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(temporary, "wb") as out:
         length = response.headers.get("Content-Length")
         expected = int(length) if length and length.strip().isdigit() else None
         received = 0
         while True:
-            if time.monotonic() - start > deadline:
-                raise DownloadError(
-                    f"The download of {url} took longer than its deadline of {deadline:g} s "
-                    f"({received} bytes arrived); the server or the network is too slow.",
-                    url,
-                    "timeout",
-                )
-            # read1 returns as soon as some bytes arrive, so the deadline is checked between
+            pace.check(received)
+            # read1 returns as soon as some bytes arrive, so the limits are checked between
             # small reads even when the server sends one byte at a time.
             chunk = response.read1(CHUNK_BYTES)
             if not chunk:

@@ -13,16 +13,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import paths
+from . import paths, settings
 from .errors import ArgumentError, BadModelFileError, VGG16WeightsUnavailable, WeightsNotFoundError
 from .images import IMAGE_SIZE
 
 __all__ = [
-    "MODELS_ENV_VAR",
     "RECORD_KEYS",
-    "VARIANTS",
-    "VARIANT_DROPOUT",
-    "VGG16_DOWNLOAD_TIMEOUT_S",
     "VGG16_MIN_SIZE",
     "VGG16_SIZE",
     "load_trained",
@@ -36,15 +32,6 @@ __all__ = [
     "vgg16",
     "weights_path",
 ]
-
-VARIANTS = ("baseline", "dataaug", "full")
-"""The three trained versions of the small convnet (see :mod:`convlens.train`): the lecture's
-overfit first model, its "DataAug model", and its "Full model" (train + extra photos)."""
-
-VARIANT_DROPOUT = {"baseline": 0.0, "dataaug": 0.5, "full": 0.5}
-
-VGG16_DOWNLOAD_TIMEOUT_S = 20.0
-"""Seconds without an answer before the VGG16 weights download is given up."""
 
 
 
@@ -73,9 +60,6 @@ def small_convnet(dropout: float = 0.0, name: str = "small_convnet"):
     return keras.Model(inputs, outputs, name=name)
 
 
-MODELS_ENV_VAR = "CONVLENS_MODELS"
-"""A folder of trained weights that replaces the repository's ``data/models``."""
-
 
 def repo_root() -> Path | None:
     """The repository (folder with ``data/models``) above the current directory or package."""
@@ -84,9 +68,9 @@ def repo_root() -> Path | None:
 
 def models_dir() -> Path:
     """Where trained weights live: ``$CONVLENS_MODELS``, else the repository's ``data/models``."""
-    env_value = os.environ.get(MODELS_ENV_VAR)
-    if env_value:
-        return Path(env_value).expanduser()
+    folder = settings.env_path(settings.MODELS_ENV)
+    if folder is not None:
+        return folder
     root = repo_root()
     return (root / "data" / "models") if root else Path("data") / "models"
 
@@ -103,7 +87,7 @@ RECORD_KEYS = ("variant", "epochs_planned", "epochs_completed", "complete", "his
 
 def training_record(variant: str, folder: str | os.PathLike | None = None) -> dict:
     """The JSON training record committed beside a variant's weights."""
-    _check_variant(variant)
+    settings.recipe(variant)
     path = Path(folder or models_dir()) / f"{variant}.json"
     if not path.is_file():
         raise WeightsNotFoundError(f"No training record {path}; make it with: python -m convlens.train {variant}")
@@ -133,11 +117,11 @@ def record_summary(variant: str) -> str:
     )
 
 
-def records_table(variants: Sequence[str] = VARIANTS) -> str:
+def records_table(variants: Sequence[str] | None = None) -> str:
     """A text table of the variants' training records: epochs, last train/val accuracy, best val, test."""
     lines = [f"{'model':<10}{'epochs':>8}{'train acc':>11}{'val acc':>9}{'best val':>10}{'test acc':>10}"]
     states = []
-    for variant in variants:
+    for variant in settings.VARIANTS if variants is None else variants:
         record = training_record(variant)
         last = record["history"][-1]
         best = max(row["val_accuracy"] for row in record["history"])
@@ -152,21 +136,16 @@ def records_table(variants: Sequence[str] = VARIANTS) -> str:
     return "\n".join(lines + states)
 
 
-def _check_variant(variant: str) -> None:
-    if variant not in VARIANTS:
-        raise ArgumentError(f"Unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}.")
-
-
 def load_trained(variant: str = "dataaug"):
-    """The small convnet with the committed weights of ``variant`` (see :data:`VARIANTS`)."""
-    _check_variant(variant)
+    """The small convnet with the committed weights of ``variant`` (see :data:`convlens.settings.VARIANTS`)."""
+    recipe = settings.recipe(variant)
     path = weights_path(variant)
     if not path.is_file():
         raise WeightsNotFoundError(
             f"No trained weights at {path}; make them with: python -m convlens.train {variant} "
             "(or set CONVLENS_MODELS to the folder that holds them)."
         )
-    model = small_convnet(dropout=VARIANT_DROPOUT[variant], name=variant)
+    model = small_convnet(dropout=recipe.dropout, name=variant)
     load_weights_checked(model, path)
     return model
 
@@ -272,7 +251,7 @@ def vgg16(include_top: bool = False, input_shape: tuple[int, int, int] | None = 
 
     _check_vgg16_arguments(include_top, input_shape)
     previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(VGG16_DOWNLOAD_TIMEOUT_S)  # a dead network fails fast, never hangs
+    socket.setdefaulttimeout(settings.DOWNLOAD.timeout_s)  # a dead network fails fast, never hangs
     try:
         return keras.applications.VGG16(weights="imagenet", include_top=include_top, input_shape=input_shape)
     except Exception as exc:
@@ -280,7 +259,7 @@ def vgg16(include_top: bool = False, input_shape: tuple[int, int, int] | None = 
         if failure is None:
             raise
         if failure == "cached file":
-            cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+            cache = settings.keras_home() / "models"
             raise VGG16WeightsUnavailable(
                 f"VGG16's ImageNet weights could not be read ({type(exc).__name__}: {str(exc)[:160]}); "
                 f"the file cached in {cache} is probably damaged: delete it and run again."

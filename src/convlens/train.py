@@ -36,52 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import settings
 from .errors import CheckpointError
 from .files import atomic_path, write_text_atomic
+from .settings import VARIANTS, Recipe
 
-__all__ = [
-    "CENSUS_PHOTOS", "LECTURE_AUGMENTATION", "RECIPES", "Recipe", "default_checkpoint_dir",
-    "export_weights", "main", "make_optimizer", "train", "training_model",
-]
+__all__ = ["CENSUS_PHOTOS", "export_weights", "main", "make_optimizer", "train", "training_model"]
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """How one variant is trained: data, epochs, batch size, augmentation, optimizer."""
-
-    epochs: int
-    batch_size: int
-    augmentation: dict | None
-    splits: tuple[str, ...] = ("train",)
-    optimizer: str = "RMSprop"
-    learning_rate: float = 1e-4
-    why: str = ""
-
-    @property
-    def optimizer_text(self) -> str:
-        """The optimizer as the record names it: ``"RMSprop, learning rate 0.0001"``."""
-        return f"{self.optimizer}, learning rate {self.learning_rate:g}"
-
-
-LECTURE_AUGMENTATION = {"flip": "horizontal", "rotation": 0.1, "zoom": 0.2, "translation": 0.2}
-
-RECIPES: dict[str, Recipe] = {
-    "baseline": Recipe(
-        30, 32, None,
-        why="Chollet's first model: no augmentation, no dropout, 30 epochs; it overfits after about 10",
-    ),
-    "dataaug": Recipe(
-        160, 32, LECTURE_AUGMENTATION,
-        why=("Chollet's augmented model: 100 epochs of 100 steps of 32 augmented photos are 10,000 steps, "
-             "about 160 passes over 2,000 photos"),
-    ),
-    "full": Recipe(
-        30, 32, LECTURE_AUGMENTATION, splits=("train", "extra"),
-        why=("the dataaug recipe (augmentation, dropout 0.5, batch 32, RMSprop 1e-4) on train + extra, so "
-             "that DataAug and Full differ in their data alone; 30 passes over 21,000 photos are "
-             "19,700 steps, twice dataaug's"),
-    ),
-}
 CENSUS_PHOTOS = 500
 """Validation photos on which the dead channels are counted after every epoch (all at the end)."""
 
@@ -278,7 +240,6 @@ def _record_base(run: _Run, photos: dict) -> dict:
     import keras
     import tensorflow as tf
 
-    from . import models
 
     counts = photos["counts"]
     steps = math.ceil(sum(counts["train"].values()) / run.batch_size)
@@ -292,7 +253,7 @@ def _record_base(run: _Run, photos: dict) -> dict:
         "optimizer": run.recipe.optimizer_text,
         "loss": "binary_crossentropy",
         "augmentation": run.recipe.augmentation,
-        "dropout": models.VARIANT_DROPOUT[run.variant],
+        "dropout": run.recipe.dropout,
         "recipe_reason": run.recipe.why,
         "data": (f"{run.data_root.name}: {' + '.join(run.recipe.splits)} = {counts['train']['cats']} cats + "
                  f"{counts['train']['dogs']} dogs for training; validation "
@@ -351,21 +312,15 @@ def _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir)
     from . import data, models
     from .core import check_int
 
-    models._check_variant(variant)
-    recipe = RECIPES[variant]
+    recipe = settings.recipe(variant)
     epochs = recipe.epochs if epochs is None else check_int("epochs", epochs, 1)
     batch_size = recipe.batch_size if batch_size is None else check_int("batch_size", batch_size, 1)
     out = Path(out_dir) if out_dir else models.models_dir()
-    ckpt = Path(checkpoint_dir) if checkpoint_dir else default_checkpoint_dir(variant)
+    ckpt = Path(checkpoint_dir) if checkpoint_dir else settings.checkpoint_dir(variant)
     out.mkdir(parents=True, exist_ok=True)
     ckpt.mkdir(parents=True, exist_ok=True)
     data_root = Path(data_dir) if data_dir else data.find_data_dir()
     return _Run(variant, recipe, epochs, batch_size, seed, out, ckpt, data_root)
-
-
-def default_checkpoint_dir(variant: str) -> Path:
-    """``~/.cache/convlens/checkpoints/VARIANT``: where a run keeps what it resumes from."""
-    return Path.home() / ".cache" / "convlens" / "checkpoints" / variant
 
 
 def train(variant: str, epochs: int | None = None, batch_size: int | None = None, seed: int = 0,
@@ -381,7 +336,7 @@ def train(variant: str, epochs: int | None = None, batch_size: int | None = None
     from . import models
 
     run = _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir)
-    net = models.small_convnet(dropout=models.VARIANT_DROPOUT[variant], name=variant)
+    net = models.small_convnet(dropout=run.recipe.dropout, name=variant)
     trainer = training_model(net, run.recipe.augmentation, seed)
     trainer.compile(optimizer=make_optimizer(run.recipe), loss="binary_crossentropy", metrics=["accuracy"])
     trainer.optimizer.build(trainer.trainable_variables)
@@ -432,8 +387,8 @@ def _positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m convlens.train", description=__doc__.split("\n\n")[0])
-    parser.add_argument("variant", choices=sorted(RECIPES))
-    defaults = ", ".join(f"{v} {r.epochs}" for v, r in RECIPES.items())
+    parser.add_argument("variant", choices=sorted(VARIANTS))
+    defaults = ", ".join(f"{v} {r.epochs}" for v, r in VARIANTS.items())
     parser.add_argument("--epochs", type=_positive_int, default=None, help=f"total epochs (default: {defaults})")
     parser.add_argument("--batch-size", type=_positive_int, default=None, help="default: 32")
     parser.add_argument("--seed", type=int, default=0)
@@ -443,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restart", action="store_true", help="delete the checkpoint folder first")
     args = parser.parse_args(argv)
     if args.restart:
-        shutil.rmtree(args.checkpoint_dir or default_checkpoint_dir(args.variant), ignore_errors=True)
+        shutil.rmtree(args.checkpoint_dir or settings.checkpoint_dir(args.variant), ignore_errors=True)
     try:
         train(args.variant, args.epochs, args.batch_size, args.seed, args.out_dir, args.checkpoint_dir,
               args.data_dir)
