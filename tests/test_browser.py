@@ -7,8 +7,21 @@ every request to any other host, so it never depends on the network. It checks t
 - every page loads with no console error and no uncaught exception from the book's own scripts;
 - every image (figures, embedded viewer frames, logos) loads, with a natural width above zero;
 - every chapter page shows figures, and the chapter exercises come with their solutions;
-- every figure's smallest text is at least 9 px as rendered at the book's width (see
-  ``test_figure_text_is_legible_as_rendered``);
+- every figure is legible as rendered at a 1280 px window, in each of the three editions
+  (``test_figures_are_legible_as_rendered``): its smallest tile (a channel, a pattern, a photo
+  of a grid) is at least 96 px and its smallest text at least 9 px. The sizes come from the
+  figure itself: each figure of ``convlens.plotting`` writes its smallest tile and text, in
+  pixels of its image file, into that file (a PNG text chunk or the JPEG comment; see
+  ``convlens.plotting.stamp``), the image bytes reach ``_images/`` unchanged, and the test
+  multiplies them by the page's shrink factor, rendered width / natural width. A figure in a
+  cell output without that stamp fails (it was drawn outside ``convlens.plotting``); a pager
+  frame (``.convlens-pager``) is one tile and must be shown at least 96 px wide;
+- no students' page (students' edition and handout; ``book/instructors`` is exempt) names the
+  apparatus of the instructors' page: "bench", "nbval", "tolerance", or a ``make`` command
+  (``make`` followed by one of the Makefile's targets: ``make a guess`` is English, ``make test``
+  is not) (``test_students_pages_name_no_instructor_apparatus``);
+- both checks fail on small fake pages (``test_the_checks_fail_on_a_fake_page``), so they are
+  not vacuous;
 - the maths is typeset by the book's own MathJax (no CDN), with no raw TeX left on the page;
 - the no-kernel channel and filter viewers (``.convlens-pager``) respond to their slider and
   their drop-down;
@@ -22,12 +35,15 @@ and it saves a full-page screenshot of every page under ``_build/screenshots/``.
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
@@ -54,6 +70,11 @@ SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels
 
 MIN_TEXT_PX = 9.0
 """The smallest text a reader must be able to read in a figure, in CSS pixels."""
+MIN_TILE_PX = 96.0
+"""The smallest tile (a channel, a pattern, a photo of a grid) a reader must be able to read, in CSS pixels."""
+INSTRUCTOR_PAGES = {"book/instructors.html"}
+"""Pages for instructors only: benchmarks, tolerances and build commands belong there."""
+APPARATUS_WORDS = re.compile(r"bench|nbval|tolerance", re.IGNORECASE)
 
 pytestmark = pytest.mark.browser
 
@@ -120,19 +141,19 @@ def browser():
 
 @pytest.fixture(scope="module")
 def servers():
-    """Start (lazily) one 127.0.0.1 server per built edition; returns edition -> base URL."""
+    """Start (lazily) one 127.0.0.1 server per built edition (or any folder); returns its base URL."""
     started: dict[str, tuple[http.server.ThreadingHTTPServer, str]] = {}
 
-    def base_url(edition: str) -> str:
-        folder = EDITIONS[edition]
+    def base_url(edition: str | Path) -> str:
+        folder = Path(edition) if isinstance(edition, Path) else EDITIONS[edition]
         if not folder.is_dir():
             pytest.skip(f"{folder} is absent: build it first")
-        if edition not in started:
+        if str(folder) not in started:
             handler = functools.partial(_QuietHandler, directory=str(folder))
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
             threading.Thread(target=server.serve_forever, daemon=True).start()
-            started[edition] = (server, f"http://127.0.0.1:{server.server_address[1]}/")
-        return started[edition][1]
+            started[str(folder)] = (server, f"http://127.0.0.1:{server.server_address[1]}/")
+        return started[str(folder)][1]
 
     yield base_url
     for server, _ in started.values():
@@ -186,7 +207,7 @@ class BookPage:
 def book(browser, servers):
     tabs: list[BookPage] = []
 
-    def open_edition(edition: str = "students") -> BookPage:
+    def open_edition(edition: str | Path = "students") -> BookPage:
         tab = BookPage(browser, servers(edition))
         tabs.append(tab)
         return tab
@@ -382,50 +403,183 @@ def test_handout_has_exercises_but_no_solutions(book, path):
 # Figures read at the book's width; maths typeset offline.
 
 
-def _figure_scales(page) -> list[dict]:
-    """Every visible stored-output figure: its natural width and its rendered width (CSS px).
+_FIGURES_JS = """() => {
+    const root = document.querySelector('main article') || document.querySelector('main') || document.body;
+    return Array.from(root.querySelectorAll('img'))
+        .filter(img => img.naturalWidth > 0 && img.getBoundingClientRect().width > 0)
+        .map(img => ({src: img.currentSrc || img.src, natural: img.naturalWidth,
+                      rendered: img.getBoundingClientRect().width,
+                      output: img.closest('.cell_output') !== null,
+                      pager: img.closest('.convlens-pager') !== null}));
+}"""
 
-    The no-kernel viewers' frames (``.convlens-pager``) are pictures without text and are left
-    out; images inside folded cells or solutions (rendered width 0) are left out too.
+
+def _image_bytes(src: str, base: str, folder: Path) -> bytes | None:
+    """The bytes behind an image URL of the served ``folder`` (or a ``data:`` URI); None if elsewhere."""
+    if src.startswith("data:"):
+        header, _, payload = src.partition(",")
+        return base64.b64decode(payload) if header.endswith(";base64") else unquote(payload).encode()
+    if not src.startswith(base):
+        return None
+    path = folder / unquote(urlsplit(src).path).lstrip("/")
+    return path.read_bytes() if path.is_file() else None
+
+
+def _figure_problems(page, base: str, folder: Path) -> list[str]:
+    """Every visible figure of the open page that is too small to read, with why.
+
+    A figure (an image in the article) is judged by its stamp (``convlens.plotting.stamp``):
+    tile_px and text_px times rendered width / natural width. An image in a cell output with
+    no stamp is a problem (drawn outside convlens.plotting); other images without one (logos,
+    pictures in the text) are left alone. A pager frame is one tile: its rendered width counts.
     """
-    return page.evaluate(
-        """() => Array.from(document.querySelectorAll('.cell_output img'))
-                 .filter(img => !img.closest('.convlens-pager') && img.naturalWidth > 0
-                                && img.getBoundingClientRect().width > 0)
-                 .map(img => ({src: (img.getAttribute('src') || '').slice(-60),
-                               natural: img.naturalWidth,
-                               rendered: img.getBoundingClientRect().width}))"""
-    )
+    from convlens.plotting.stamp import judge, read_stamp
+
+    problems = []
+    for figure in page.evaluate(_FIGURES_JS):
+        name = figure["src"].rsplit("/", 1)[-1][:60] if not figure["src"].startswith("data:") else "data: URI"
+        if figure["pager"]:
+            if figure["rendered"] < MIN_TILE_PX:
+                problems.append(f"pager frame {name}: {figure['rendered']:.0f} px wide (under {MIN_TILE_PX:.0f})")
+            continue
+        data = _image_bytes(figure["src"], base, folder)
+        record = read_stamp(data) if data else None
+        if record is None and not figure["output"]:
+            continue
+        problems += [f"{name} ({figure['natural']} px shown at {figure['rendered']:.0f} px): {problem}"
+                     for problem in judge(record, figure["natural"], figure["rendered"], MIN_TILE_PX, MIN_TEXT_PX)]
+    return problems
 
 
-@pytest.mark.parametrize("edition", ["students", "instructors"])
-@pytest.mark.parametrize("doc", _chapter_docs() or [pytest.param(None, marks=pytest.mark.skip(reason="no chapter"))])
-def test_figure_text_is_legible_as_rendered(book, edition, doc):
-    """Smallest text as rendered = font size in figure pixels x rendered width / natural width.
+def _make_targets() -> list[str]:
+    """The Makefile's targets (``book``, ``test``, ``bench`` ...): what ``make`` is followed by in a command."""
+    text = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([A-Za-z][\w.-]*)\s*:(?!=)", text, flags=re.MULTILINE))
+    for phony in re.findall(r"^\.PHONY:((?:.*\\\n)*.*)$", text, flags=re.MULTILINE):
+        targets.update(re.findall(r"[A-Za-z][\w.-]*", phony))
+    return sorted(targets)
 
-    The figures are drawn at :data:`convlens.plotting.common.FIGURE_DPI` (100) with no text
-    smaller than :data:`~convlens.plotting.common.MIN_FONT_PT` (9 pt = 12.5 px at 100 dpi), which
-    tests/test_plotting.py checks for every figure function of the package. The browser gives
-    the other factor: how much the page shrinks each figure. A figure drawn wider than the
-    column (784 px) is shrunk, and fails here once its 9 pt text falls under 9 px, that is once
-    it is shown at less than 72 % of its natural width. The instructors' edition opens the
-    solutions, so their figures are measured too.
+
+_TEXT_JS = """() => {
+    const root = (document.querySelector('main article') || document.querySelector('main') || document.body)
+        .cloneNode(true);
+    root.querySelectorAll('script, style').forEach(node => node.remove());
+    return root.textContent;
+}"""
+
+
+def _word_problems(page, path: str) -> list[str]:
+    """Words of the instructors' apparatus in the open page's article (hidden solutions and code included).
+
+    The instructors' pages (:data:`INSTRUCTOR_PAGES`) are exempt.
     """
-    from convlens.plotting.common import FIGURE_DPI, MIN_FONT_PT
+    if path in INSTRUCTOR_PAGES:
+        return []
+    text = " ".join(page.evaluate(_TEXT_JS).split())
+    make = re.compile(r"\bmake\s+(?:" + "|".join(map(re.escape, _make_targets())) + r")\b")
+    found = [match.group(0) for pattern in (APPARATUS_WORDS, make) for match in pattern.finditer(text)]
+    return [f"{word!r} in ...{text[max(0, i - 40):i + 40]}..." for word, i in
+            ((word, text.find(word)) for word in dict.fromkeys(found))]
 
-    if edition != "students" and not EDITIONS[edition].is_dir():
-        pytest.skip(f"{EDITIONS[edition]} is absent: make book-instructors")
-    page = book(edition).open(_html(doc))
-    figures = _figure_scales(page)
-    assert figures, f"{doc}: no visible figure to measure"
-    font_px = MIN_FONT_PT * FIGURE_DPI / 72
-    small = [
-        f"{figure['src']}: {figure['natural']} px shown at {figure['rendered']:.0f} px, text "
-        f"{font_px * figure['rendered'] / figure['natural']:.1f} px"
-        for figure in figures
-        if font_px * figure["rendered"] / figure["natural"] < MIN_TEXT_PX
-    ]
-    assert not small, f"{doc} ({edition}): figures whose smallest text is under {MIN_TEXT_PX} px: {small}"
+
+@pytest.mark.parametrize("edition", list(EDITIONS))
+@pytest.mark.parametrize("path", _page_params("students"))
+def test_figures_are_legible_as_rendered(book, edition, path):
+    """Every figure's tiles >= 96 px and text >= 9 px as shown at a 1280 px window (see the module doc).
+
+    The figures are drawn at :data:`convlens.plotting.common.FIGURE_DPI` (100) for the 688 px
+    column, and stamped with their smallest tile and text; the browser gives how much the page
+    shrinks each figure. The instructors' edition opens the solutions, so their figures are
+    measured there.
+    """
+    if not EDITIONS[edition].is_dir():
+        pytest.skip(f"{EDITIONS[edition]} is absent: make book-instructors / make handout")
+    if not (EDITIONS[edition] / path).is_file():
+        pytest.skip(f"{path} is not in the {edition} edition")
+    tab = book(edition)
+    problems = _figure_problems(tab.open(path), tab.base, EDITIONS[edition])
+    assert not problems, f"{path} ({edition}): figures too small to read:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("edition", ["students", "handout"])
+@pytest.mark.parametrize("path", _page_params("students"))
+def test_students_pages_name_no_instructor_apparatus(book, edition, path):
+    """Benchmarks, nbval, tolerances and make commands belong on the instructors' page only."""
+    if not (EDITIONS[edition] / path).is_file():
+        pytest.skip(f"{path} is not in the {edition} edition (make handout)")
+    problems = _word_problems(book(edition).open(path), path)
+    assert not problems, f"{path} ({edition}): the instructors' apparatus on a students' page:\n" + "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks themselves, on a small fake book: each must be able to fail.
+
+
+def _fake_book(folder: Path) -> dict[str, list[str]]:
+    """Pages with one figure or one text each, and what the checks must find on each (substrings)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from convlens.plotting import common
+    from convlens.plotting.stamp import stamp
+    from convlens.widgets.pager import encode_image
+
+    rng = np.random.default_rng(0)
+    (folder / "_images").mkdir(parents=True)
+    (folder / "book").mkdir()
+
+    def save(name: str, fig, fmt: str = "png") -> str:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=common.FIGURE_DPI, bbox_inches="tight")
+        plt.close(fig)
+        (folder / "_images" / name).write_bytes(buffer.getvalue())
+        return f"../_images/{name}"
+
+    def tiles(count, ncols, **kw):
+        return common.image_grid([rng.random((12, 12)) for _ in range(count)], ncols=ncols, **kw)
+
+    small_text, ax = plt.subplots(figsize=(4, 2))
+    ax.set_title("tiny", fontsize=5)
+    stamp(small_text)  # a chapter's own figure, stamped
+    plain, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([0, 1])
+    frame = encode_image(rng.random((8, 8)), "viridis")
+    pages = {
+        "good": (f'<img src="{save("good.png", tiles(7, 7))}">', []),
+        "good_jpeg": (f'<img src="{save("good.jpg", tiles(4, 4), "jpeg")}">', []),
+        "shrunk": (f'<div style="width:400px"><img style="max-width:100%" src="{save("shrunk.png", tiles(7, 7))}">'
+                   "</div>", ["tiles"]),
+        "crowded": (f'<img src="{save("crowded.png", tiles(32, 16))}">', ["tiles"]),
+        "small_text": (f'<img src="{save("small.png", small_text)}">', ["text 6.9 px"]),
+        "unstamped": (f'<img src="{save("plain.png", plain)}">', ["no convlens stamp"]),
+        "small_pager": (f'<div class="convlens-pager"><img src="{frame}" style="width:60px"></div>', ["pager frame"]),
+    }
+    expected = {}
+    for name, (body, finds) in pages.items():
+        (folder / "book" / f"{name}.html").write_text(
+            f'<html><body><main><article><div class="cell_output">{body}</div></article></main></body></html>')
+        expected[f"book/{name}.html"] = finds
+    words = "<p>Run <code>make test</code>; the bench/ folder; nbval; a tolerance. Make a guess, make its way.</p>"
+    for name in ("words", "instructors"):
+        (folder / "book" / f"{name}.html").write_text(f"<html><body><main><article>{words}</article></main></body>")
+    return expected
+
+
+def test_the_checks_fail_on_a_fake_page(book, tmp_path):
+    expected = _fake_book(tmp_path)
+    tab = book(tmp_path)
+    for path, finds in expected.items():
+        problems = _figure_problems(tab.open(path), tab.base, tmp_path)
+        assert len(problems) == len(finds) and all(f in p for f, p in zip(finds, problems, strict=True)), (
+            f"{path}: expected problems with {finds}, got {problems}")
+    found = _word_problems(tab.open("book/words.html"), "book/words.html")
+    assert [p.split(" in ")[0] for p in found] == ["'bench'", "'nbval'", "'tolerance'", "'make test'"], found
+    assert _word_problems(tab.open("book/instructors.html"), "book/instructors.html") == []
 
 
 def test_maths_is_typeset_offline(book):

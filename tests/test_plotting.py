@@ -3,7 +3,7 @@
 Every figure function of ``convlens.plotting`` is drawn on small synthetic inputs and measured
 through its stamp (``convlens.plotting.stamp``): the figure, saved as the inline backend saves
 it, writes its smallest text and smallest tile (in pixels of the image file) into the file; the
-sizes are then shrunk as the book shrinks a figure wider than its 784 px column
+sizes are then shrunk as the book shrinks a figure wider than its 688 px column
 (``common.smallest_text_px``, ``common.smallest_tile_px``). The browser test reads the same
 stamps from the built book's images (tests/test_browser.py).
 """
@@ -169,7 +169,7 @@ def test_max_columns_is_the_most_that_stay_legible(columns):
 
 
 def test_grid_columns_chooses_few_rows_then_few_gaps():
-    assert [common.grid_columns(n) for n in (3, 7, 8, 12, 16, 32, 128)] == [3, 7, 4, 6, 6, 7, 7]
+    assert [common.grid_columns(n) for n in (3, 6, 7, 8, 12, 16, 32, 128)] == [3, 6, 4, 4, 6, 6, 6, 6]
     assert common.grid_columns(10, ncols=4) == 4 and common.grid_columns(2, ncols=6) == 2
     with pytest.raises(errors.ArgumentError):
         common.grid_columns(10, ncols=0)

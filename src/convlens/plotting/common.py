@@ -43,8 +43,11 @@ ACTIVATION_CMAP = "viridis"
 FIGURE_DPI = 100
 """Pixels per inch of the figures stored in the notebooks (matplotlib's default)."""
 
-COLUMN_PX = 784
-"""Width of the book's text column, in CSS pixels, at a 1280 px window: a wider figure is shrunk to fit it."""
+COLUMN_PX = 688
+"""Width of the book's text column, in CSS pixels, at a 1280 px window: a wider figure is shrunk to fit it.
+
+Measured in the built book (Chromium): a cell output is 688 px wide at a 1280 px window (666 px
+inside an exercise or solution box), 790 px at 1440 px and wider."""
 
 COLUMN_INCHES = COLUMN_PX / FIGURE_DPI
 """The widest figure that is shown at its natural size in the column."""
@@ -53,9 +56,10 @@ MIN_FONT_PT = 9
 """The smallest font size of every figure of convlens.plotting: 9 pt at 100 dpi is 12.5 px,
 so a figure at most :data:`COLUMN_INCHES` wide shows its smallest text at >= 9 px."""
 
-MAX_COLUMNS = 7
-"""The most tiles a grid puts in a row: 7 tiles of ~105 px fill the 784 px column with margins
-and gaps, 8 would be under :data:`~convlens.plotting.stamp.MIN_TILE_PX` (96 px) each."""
+MAX_COLUMNS = 6
+"""The most tiles a grid puts in a row: 6 tiles of ~108 px fill the 688 px column with margins
+and gaps (~104 px in a 666 px solution box); 7 would be under
+:data:`~convlens.plotting.stamp.MIN_TILE_PX` (96 px) each."""
 
 _COLOUR_NAMES = {"viridis": ("dark purple", "yellow"), "jet": ("dark blue", "dark red"), "gray": ("black", "white")}
 

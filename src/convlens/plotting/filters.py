@@ -1,7 +1,7 @@
 """Figures of the filter-patterns chapter: one pattern, grids of patterns, side-by-side comparisons.
 
 Every pattern is a tile of at least 96 px in the book's column with the defaults (at most
-:data:`~convlens.plotting.common.MAX_COLUMNS` a row; 6 for the interleaved grids, whose row
+:data:`~convlens.plotting.common.MAX_COLUMNS` a row; 5 for the interleaved grids, whose row
 names take room); show fewer patterns per figure, or the pager
 (:func:`convlens.widgets.filters.pattern_pager`), for the rest.
 """
@@ -59,7 +59,7 @@ def pattern_grid(
 
     ``silent`` flags the filters that do not fire on their start (see ``filters.silent_filters``);
     ``mark`` says what that means for the picture (e.g. "pre-act.": another objective was used).
-    ``ncols``: default :func:`~convlens.plotting.common.grid_columns` (at most 7, tiles >= 96 px).
+    ``ncols``: default :func:`~convlens.plotting.common.grid_columns` (at most 6, tiles >= 96 px).
     """
     _check_rows({"patterns": patterns}, indices, "{count} patterns for {indices} indices; pass one index per pattern")
     indices = [int(i) for i in indices]
@@ -113,15 +113,15 @@ def compare_patterns(
             ax.set_title(title, fontsize=MIN_FONT_PT)
         axes[r, 0].set_ylabel(name, fontsize=10)
     fig.suptitle(suptitle, fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(w_pad=0.2)
     return stamp(fig)
 
 
 def compare_pattern_grids(grids: Mapping[str, Sequence[np.ndarray]], indices: Sequence[int], suptitle: str,
-                          ncols: int = 6):
+                          ncols: int = 5):
     """Two (or more) sets of patterns of the same filters, interleaved: for each run of ``ncols``
     filters, one row per set (its name at left), so that each filter's pictures sit one above the
-    other. The figure is the book's column wide (6 columns: tiles of about 100 px)."""
+    other. The figure is the book's column wide (5 columns: tiles of about 110 px)."""
     names = list(grids)
     _check_rows(grids, indices, "{count} patterns in grid {name!r} for {indices} indices")
     blocks = math.ceil(len(indices) / ncols)

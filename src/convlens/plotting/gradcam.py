@@ -131,12 +131,14 @@ def overlay_grid(images: Sequence[np.ndarray], heatmaps: Sequence[np.ndarray], t
                  cmap: str = GRADCAM_CMAP):
     """A grid of photos with their heatmaps over them (:func:`lecture_blend`), one shared colour bar.
 
-    The defaults (three photos of 2.2 inches per row) fit the book's 784-pixel column at 100 dpi,
-    so that 9-point titles stay legible. Returns the figure.
+    Cells are at most ``cell_inches`` and shrink so that the figure fits the book's column
+    (:data:`~convlens.plotting.common.COLUMN_INCHES` at 100 dpi): 9-point titles stay legible.
+    Returns the figure.
     """
     count = len(images)
     _same_length("overlay_grid", count, heatmaps=heatmaps, titles=titles)
     ncols = max(1, min(ncols, count))
+    cell_inches = min(cell_inches, (COLUMN_INCHES - 1.0) / ncols)
     nrows = -(-count // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * cell_inches + 1.0, nrows * cell_inches + 0.6),
                              squeeze=False, layout="constrained")
@@ -161,11 +163,13 @@ def comparison_grid(images: Sequence[np.ndarray], columns: Mapping[str, Sequence
     ``columns`` maps a column name to one heatmap per photo, e.g. ``{"Grad-CAM": maps,
     "Grad-CAM++": maps_pp}`` or ``{"trained": maps, "random weights": random_maps}`` (the sanity
     check), all drawn with the lecture's look. ``cell_titles`` optionally gives each overlay its
-    own title (e.g. the probability that model gave). Returns the figure.
+    own title (e.g. the probability that model gave). Cells shrink to fit the book's column.
+    Returns the figure.
     """
     names = list(columns)
     count = len(images)
     _same_length("comparison_grid", count, row_titles=row_titles, **{f"in column {n!r}": columns[n] for n in names})
+    cell_inches = min(cell_inches, (COLUMN_INCHES - 1.0) / (len(names) + 1))
     fig, axes = plt.subplots(count, len(names) + 1, squeeze=False, layout="constrained",
                              figsize=((len(names) + 1) * cell_inches + 1.0, count * cell_inches + 0.6))
     for row in range(count):
@@ -192,14 +196,14 @@ def heatmap_and_overlay(image: np.ndarray, heatmap: np.ndarray, title: str | Non
     """
     photo = _photo(image)
     heat = np.asarray(heatmap, dtype=np.float32)
-    fig, (raw_ax, over_ax) = plt.subplots(1, 2, figsize=(7.8, 3.6), layout="constrained")
+    fig, (raw_ax, over_ax) = plt.subplots(1, 2, figsize=(COLUMN_INCHES, 3.4), layout="constrained")
     mark_tiles(raw_ax.imshow(heat, cmap=matplotlib.colormaps[cmap], vmin=0.0, vmax=1.0, interpolation="nearest"))
-    raw_ax.set_title(f"the heatmap alone: {layer}'s {heat.shape[1]} x {heat.shape[0]} grid", fontsize=10)
+    raw_ax.set_title(f"alone: {layer}'s {heat.shape[1]} x {heat.shape[0]} grid", fontsize=10)
     raw_ax.set_xlabel("feature-map column", fontsize=MIN_FONT_PT)
     raw_ax.set_ylabel("feature-map row", fontsize=MIN_FONT_PT)
     raw_ax.tick_params(labelsize=MIN_FONT_PT)
     mark_tiles(over_ax.imshow(lecture_blend(photo, heat, alpha, cmap)))
-    over_ax.set_title(f"over the photo ({photo.shape[1]} x {photo.shape[0]} pixels, opacity {alpha:g})", fontsize=10)
+    over_ax.set_title(f"over the photo ({photo.shape[1]} x {photo.shape[0]} px, opacity {alpha:g})", fontsize=10)
     over_ax.set_axis_off()
     _colorbar(fig, [raw_ax, over_ax], cmap)
     if title:
@@ -211,7 +215,7 @@ def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[floa
     """Deletion curves (mean class probability vs fraction of pixels blanked), area under each in the legend."""
     from ..checks import curve_area
 
-    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.2))
     for name, values in curves.items():
         style = "--" if "random" in name.lower() else "-"
         ax.plot(fractions, values, style, marker="o", markersize=3,
@@ -226,7 +230,7 @@ def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[floa
 
 def correlation_histogram(values: Mapping[str, np.ndarray], title: str | None = None):
     """Histograms of per-photo Spearman rank correlations between heatmaps (NaNs left out)."""
-    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.0))
     bins = np.linspace(-1, 1, 41)
     for name, corr in values.items():
         corr = np.asarray(corr, dtype=np.float64)
