@@ -550,9 +550,9 @@ def _fake_book(folder: Path) -> dict[str, list[str]]:
     ax.plot([0, 1])
     frame = encode_image(rng.random((8, 8)), "viridis")
     pages = {
-        "good": (f'<img src="{save("good.png", tiles(7, 7))}">', []),
+        "good": (f'<img src="{save("good.png", tiles(6, 6))}">', []),
         "good_jpeg": (f'<img src="{save("good.jpg", tiles(4, 4), "jpeg")}">', []),
-        "shrunk": (f'<div style="width:400px"><img style="max-width:100%" src="{save("shrunk.png", tiles(7, 7))}">'
+        "shrunk": (f'<div style="width:400px"><img style="max-width:100%" src="{save("shrunk.png", tiles(6, 6))}">'
                    "</div>", ["tiles"]),
         "crowded": (f'<img src="{save("crowded.png", tiles(32, 16))}">', ["tiles"]),
         "small_text": (f'<img src="{save("small.png", small_text)}">', ["text 6.9 px"]),
