@@ -72,6 +72,15 @@ def test_activation_pager_draws_zero_in_one_colour_and_names_the_scale():
     assert _decoded(page_gray)[2].max() == 0
 
 
+def test_pattern_pager_needs_one_index_per_pattern():
+    from convlens.widgets.filters import pattern_pager
+
+    patterns = RNG.integers(0, 255, (3, 8, 8, 3), dtype=np.uint8)
+    with pytest.raises(errors.ArgumentError, match="3 patterns for 2 filter indices"):
+        pattern_pager({"c1": ([0, 1], patterns)})
+    assert pattern_pager({"c1": ([0, 1, 5], patterns)}).data.count("c1, filter 5") == 2  # alt and caption
+
+
 def test_overlay_pager_refuses_mismatched_groups():
     from convlens.widgets import gradcam as widgets
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import filters
 from ..core import conv_and_pooling_layer_names
+from ..errors import ArgumentError
 from .pager import image_pager
 
 __all__ = [
@@ -16,10 +17,13 @@ __all__ = [
 ]
 
 
-
 def pattern_pager(grids: Mapping[str, tuple[Sequence[int], np.ndarray]], title: str = "Stored filter patterns",
                   display_px: int = 300):
     """A kernel-free pager over stored grids: ``{layer: (indices, uint8 patterns)}``, JPEG-encoded."""
+    for name, (indices, patterns) in grids.items():
+        if len(indices) != len(patterns):
+            raise ArgumentError(f"Layer {name!r} has {len(patterns)} patterns for {len(indices)} filter indices; "
+                                "pass one index per pattern.")
     groups = {name: list(patterns) for name, (_, patterns) in grids.items()}
     titles = {name: [f"{name}, filter {int(i)}" for i in indices] for name, (indices, _) in grids.items()}
     return image_pager(groups, title=title, item_label="filter", item_titles=titles, cmap=None,
