@@ -1,8 +1,10 @@
-"""Benchmark: batched, compiled filter patterns against the plain eager loop, one filter at a time.
+"""Benchmark: batched, compiled filter patterns against the chapter's readable loop, one filter at a time.
 
-Both compute the patterns of the first 64 filters of the small convnet's last convolution
-(``conv2d_4``) from the same start images, with the same 40 steps, in one process on the same
-machine; the table gives both times, their ratio and the largest difference between the patterns.
+The plain loop is chapter 3's readable cell (``filter_pattern_readable``, taken out of the notebook
+by ``tools/readable_cells.py``): the package keeps no second copy. Both compute the patterns of
+the first 64 filters of the small convnet's last convolution (``conv2d_4``) from the same start
+images (``filters.start_image``), with the same 40 steps, in one process on the same machine; the
+table gives both times, their ratio and the largest difference between the patterns.
 Usage: ``python bench/bench_filters.py [--filters 64] [--size 80] [--steps 40]``.
 """
 
@@ -11,14 +13,19 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 import numpy as np
 
-from convlens import filters, models
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from readable_cells import define  # noqa: E402
+
+from convlens import errors, filters, models  # noqa: E402
 
 LAYER = "conv2d_4"
 
@@ -28,7 +35,7 @@ def load_model():
     for variant in ("dataaug", "baseline"):
         try:
             return models.load_trained(variant), variant
-        except models.WeightsNotFoundError:
+        except errors.WeightsNotFoundError:
             continue
     import keras
 
@@ -49,13 +56,11 @@ def main() -> None:
 
     # Warm up both (graph tracing, first-call allocations) outside the timed region.
     filters.filter_patterns(model, LAYER, indices[:2], steps=1, start=starts[:2])
-    filters.reference_filter_pattern(model, LAYER, 0, steps=1, start=starts[0])
+    readable = define("03_filters.ipynb", "filter_pattern_readable")
+    readable(model, LAYER, 0, size, steps=1)
 
     t0 = time.perf_counter()
-    reference = np.stack([
-        filters.reference_filter_pattern(model, LAYER, i, steps=args.steps, start=starts[k])
-        for k, i in enumerate(indices)
-    ])
+    reference = np.stack([readable(model, LAYER, i, size, steps=args.steps) for i in indices])
     t_reference = time.perf_counter() - t0
     t0 = time.perf_counter()
     batched = filters.filter_patterns(model, LAYER, indices, steps=args.steps, start=starts, deprocess=False)
@@ -72,11 +77,11 @@ def main() -> None:
     print()
     print("| method | time (s) | per filter (s) |")
     print("|---|---:|---:|")
-    print(f"| reference: eager GradientTape, one filter at a time | {t_reference:.1f} | "
+    print(f"| readable cell: eager GradientTape, one filter at a time | {t_reference:.1f} | "
           f"{t_reference / len(indices):.2f} |")
     print(f"| filter_patterns: one compiled batch | {t_batched:.1f} | {t_batched / len(indices):.2f} |")
     print()
-    print(f"speed-up (reference / batched): {t_reference / t_batched:.1f}x")
+    print(f"speed-up (readable / batched): {t_reference / t_batched:.1f}x")
     print(f"max abs difference of the raw patterns ([0, 1] units): {diff_raw:.2e}; "
           f"of the displayed uint8 images: {diff_uint8}")
 

@@ -1,13 +1,14 @@
-"""Benchmark: Grad-CAM over the validation photos, tutorial reference vs convlens.gradcam.grad_cam.
+"""Benchmark: Grad-CAM over the validation photos, the chapter's readable cell vs convlens.gradcam.grad_cam.
 
 Both run in this one process on the same photos and the same model:
 
-* reference: the common tutorials' code (Keras example "Grad-CAM class activation visualization"):
-  one photo at a time, eager ``tf.GradientTape``, the gradient sub-model rebuilt on every call;
-* reference, sub-model built once: the same eager loop without that rebuild (a fairer baseline);
+* readable: chapter 4's readable cell (``grad_cam_readable``, taken out of the notebook by
+  ``tools/readable_cells.py``), the common tutorials' way (Keras example "Grad-CAM class
+  activation visualization"): one photo at a time, eager ``tf.GradientTape``, the gradient
+  sub-model rebuilt on every call;
 * ``grad_cam``: batched (``--batch-size`` photos) through one compiled ``tf.function``.
 
-The three take turns over the same chunks of photos (fair on a busy, shared machine).
+The two take turns over the same chunks of photos (fair on a busy, shared machine).
 Prints a table of wall times, photos per second, speed-up and the largest absolute difference
 between the heatmaps. ``--limit N`` uses the first N cats and N dogs (default: the whole split).
 
@@ -19,35 +20,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-
-def eager_reference_prebuilt(model, layer: str):
-    """The tutorial's eager loop with the gradient sub-model built once (same maths as the reference)."""
-    import keras
-    import tensorflow as tf
-
-    from convlens.gradcam import _logit_head
-
-    head = _logit_head(model)
-    grad_model = keras.Model(model.inputs[0], [model.get_layer(layer).output, model.layers[-1].input])
-
-    def one(image):
-        with tf.GradientTape() as tape:
-            fmap, features = grad_model(image[None])
-            logit = head(features)[0]
-            score = logit if float(logit) >= 0 else -logit
-        grads = tape.gradient(score, fmap)
-        pooled = tf.reduce_mean(grads, axis=(0, 1, 2))
-        heatmap = tf.maximum(tf.squeeze(fmap[0] @ pooled[..., tf.newaxis], axis=-1), 0.0)
-        peak = float(tf.reduce_max(heatmap))
-        return heatmap.numpy() / peak if peak > 0 else np.zeros(heatmap.shape, np.float32)
-
-    return one
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from readable_cells import define  # noqa: E402
 
 
 def main() -> None:
@@ -60,12 +42,12 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from convlens import data, gradcam, models
+    from convlens import data, errors, gradcam, models
 
     try:
         model = models.load_trained(args.model)
         model_note = f"{args.model} (trained weights)"
-    except models.WeightsNotFoundError:
+    except errors.WeightsNotFoundError:
         model = models.small_convnet()
         model_note = "small_convnet (random init: no trained weights here; timings are the same)"
     layer = gradcam.last_conv_layer(model)
@@ -75,19 +57,17 @@ def main() -> None:
     print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores, batch size {args.batch_size}\n")
 
     # Warm-ups (graph tracing, first-call allocations) are timed apart from the runs.
-    gradcam.reference_grad_cam(model, images[0], layer)
-    prebuilt = eager_reference_prebuilt(model, layer)
-    prebuilt(images[0])
+    readable = define("04_gradcam.ipynb", "grad_cam_readable")
+    readable(model, images[0], layer)
     start = time.perf_counter()
     gradcam.grad_cam(model, images[: args.batch_size], layer, batch_size=args.batch_size)
     trace_s = time.perf_counter() - start
 
-    # The three methods take turns, chunk by chunk (one batch of photos each), so that a busy
-    # machine's changing load falls on all three alike; each method's times are summed.
+    # The two methods take turns, chunk by chunk (one batch of photos each), so that a busy
+    # machine's changing load falls on both alike; each method's times are summed.
     methods = {
-        "reference: eager, one photo, sub-model per call (tutorial)":
-            lambda chunk: np.stack([gradcam.reference_grad_cam(model, image, layer) for image in chunk]),
-        "reference: eager, one photo, sub-model built once": lambda chunk: np.stack([prebuilt(i) for i in chunk]),
+        "readable cell: eager, one photo, sub-model per call":
+            lambda chunk: np.stack([readable(model, image, layer) for image in chunk]),
         f"grad_cam: batched ({args.batch_size}) + tf.function":
             lambda chunk: gradcam.grad_cam(model, chunk, layer, batch_size=args.batch_size),
     }
@@ -108,7 +88,6 @@ def main() -> None:
     for name, elapsed, heatmaps in rows:
         diff = float(np.max(np.abs(heatmaps - reference)))
         print(f"| {name:<60} | {elapsed:8.1f} | {count / elapsed:8.1f} | {slowest / elapsed:7.1f}x | {diff:12.2e} |")
-    print(f"\ngrad_cam vs the eager loop with a prebuilt sub-model: {rows[1][1] / rows[2][1]:.1f}x")
     print(f"(one-off tracing of the compiled function, not included above: {trace_s:.1f} s)")
 
 

@@ -1,5 +1,5 @@
-"""Intermediate activations and the measures on them (convlens.probes): layer choice, errors, display
-scaling, sparsity, probe, viewers, bad input."""
+"""Intermediate activations and the measures on them (convlens.measures.feature_maps and read_out): layer
+choice, errors, display scaling, sparsity, probe, viewers, bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from convlens import activations as act  # noqa: E402
-from convlens import core, errors, probes  # noqa: E402
+from convlens import core, errors  # noqa: E402
+from convlens.measures import feature_maps, read_out  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -153,27 +154,27 @@ def test_blank_channel_statistic_on_a_hand_made_array():
     maps[1, :, :, 3] = 0.0
     maps[1, 2, 2, 3] = 0.5  # one non-zero value: not blank
     np.testing.assert_array_equal(
-        probes.blank_channels(maps), [[True, False, True, False], [False, True, False, False]]
+        feature_maps.blank_channels(maps), [[True, False, True, False], [False, True, False, False]]
     )
-    assert probes.blank_channel_fraction(maps) == pytest.approx(3 / 8)
-    by_class = probes.blank_fraction_by_class({"layer": probes.blank_channels(maps)}, np.array([0, 1]))
+    assert feature_maps.blank_channel_fraction(maps) == pytest.approx(3 / 8)
+    by_class = feature_maps.blank_fraction_by_class({"layer": feature_maps.blank_channels(maps)}, np.array([0, 1]))
     assert by_class == {"layer": {0: 0.5, 1: 0.25}}
 
 
 def test_blank_fraction_among_used_leaves_dead_channels_out():
     # 3 inputs x 4 channels: channel 0 is dead (blank for all), channel 3 fires on every input.
     blank = np.array([[True, True, False, False], [True, False, True, False], [True, True, True, False]])
-    used = probes.blank_fraction_among_used({"layer": blank, "dead": np.ones((3, 2), bool)})
+    used = feature_maps.blank_fraction_among_used({"layer": blank, "dead": np.ones((3, 2), bool)})
     assert used["layer"] == pytest.approx(4 / 9)  # channels 1-3: 4 blank pairs of 9
     assert np.isnan(used["dead"])
-    assert probes.blank_fraction_by_class({"layer": blank}, np.zeros(3))["layer"][0] == pytest.approx(7 / 12)
+    assert feature_maps.blank_fraction_by_class({"layer": blank}, np.zeros(3))["layer"][0] == pytest.approx(7 / 12)
 
 
 def test_activation_statistics_in_batches_match_one_pass(tiny_model, images):
-    stats = probes.activation_statistics(tiny_model, images, batch_size=2)
+    stats = feature_maps.activation_statistics(tiny_model, images, batch_size=2)
     acts = act.get_activations(tiny_model, images)
     for name in ("c1", "p1", "c2"):
-        np.testing.assert_array_equal(stats[name]["blank"], probes.blank_channels(acts[name]))
+        np.testing.assert_array_equal(stats[name]["blank"], feature_maps.blank_channels(acts[name]))
         np.testing.assert_allclose(stats[name]["pooled"], acts[name].mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
     assert stats["c1"]["blank"][:, 3].all()  # the dead channel is blank for every input
     assert stats["p1"]["blank"][:, 3].all()
@@ -188,31 +189,32 @@ def test_linear_probe_separates_separable_data_and_not_noise():
     features = rng.normal(size=(200, 5))
     features[:, 2] += 4.0 * labels  # one informative feature
     train = np.arange(200) % 2 == 0
-    accuracy = probes.linear_probe_accuracy(features[train], labels[train], features[~train], labels[~train])
+    accuracy = feature_maps.linear_probe_accuracy(features[train], labels[train], features[~train], labels[~train])
     assert accuracy > 0.95
     noise = rng.normal(size=(400, 5))
     noise_labels = rng.integers(0, 2, size=400)
-    chance = probes.linear_probe_accuracy(noise[:200], noise_labels[:200], noise[200:], noise_labels[200:])
+    chance = feature_maps.linear_probe_accuracy(noise[:200], noise_labels[:200], noise[200:], noise_labels[200:])
     assert 0.35 < chance < 0.65
     with pytest.raises(ValueError, match="two classes"):
-        probes.linear_probe_accuracy(features, np.zeros(200), features, labels)
+        feature_maps.linear_probe_accuracy(features, np.zeros(200), features, labels)
 
 
 def test_probe_by_layer_uses_the_mask(tiny_model, images):
-    stats = probes.activation_statistics(tiny_model, np.concatenate([images, images[::-1]]))
+    stats = feature_maps.activation_statistics(tiny_model, np.concatenate([images, images[::-1]]))
     labels = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
     mask = np.arange(10) < 6
-    result = probes.probe_by_layer(stats, labels, mask)
+    result = feature_maps.probe_by_layer(stats, labels, mask)
     assert set(result) == {"c1", "p1", "c2"}
     for name, pooled in ((name, stats[name]["pooled"]) for name in result):  # the probe of each layer's features
-        assert result[name] == probes.linear_probe_accuracy(pooled[mask], labels[mask], pooled[~mask], labels[~mask])
+        expected = feature_maps.linear_probe_accuracy(pooled[mask], labels[mask], pooled[~mask], labels[~mask])
+        assert result[name] == expected
     # Known answers: a feature equal to the label is read perfectly; a feature the same for all inputs
     # gives one class for every test input, so half of the balanced test set is right.
     known = {"label": {"pooled": labels[:, None] + 0.01 * np.arange(10)[:, None] % 3},
              "constant": {"pooled": np.ones((10, 2))}}
-    assert probes.probe_by_layer(known, labels, mask) == {"label": 1.0, "constant": 0.5}
+    assert feature_maps.probe_by_layer(known, labels, mask) == {"label": 1.0, "constant": 0.5}
     with pytest.raises(ValueError, match="train_mask"):
-        probes.probe_by_layer(stats, labels, np.ones(10, dtype=bool))
+        feature_maps.probe_by_layer(stats, labels, np.ones(10, dtype=bool))
 
 
 # ------------------------------------------------------------------ what the maps keep
@@ -231,22 +233,22 @@ def _identity_then_pool_model():
 
 def test_maps_at_pixels_aligns_centres():
     maps = np.arange(4 * 4, dtype=np.float32).reshape(1, 4, 4, 1)
-    same = probes.maps_at_pixels(maps, 4, 1)
+    same = read_out.maps_at_pixels(maps, 4, 1)
     np.testing.assert_array_equal(same, maps)
     # a valid 3x3 convolution of a 6x6 image: cell 0 is centred on pixel 1
-    inner = probes.maps_at_pixels(maps, 6, 1)
+    inner = read_out.maps_at_pixels(maps, 6, 1)
     np.testing.assert_array_equal(inner[0, 1:5, 1:5, 0], maps[0, :, :, 0])
-    np.testing.assert_array_equal(probes.maps_at_pixels(maps, 6, 1, pixel_step=2)[0, :, :, 0], inner[0, ::2, ::2, 0])
-    assert probes.cumulative_stride(_identity_then_pool_model(), "pool4") == 4
+    np.testing.assert_array_equal(read_out.maps_at_pixels(maps, 6, 1, pixel_step=2)[0, :, :, 0], inner[0, ::2, ::2, 0])
+    assert read_out.cumulative_stride(_identity_then_pool_model(), "pool4") == 4
 
 
 def test_reconstruction_r2_is_one_for_an_identity_layer_and_lower_after_pooling():
     model = _identity_then_pool_model()
     rng = np.random.default_rng(3)
     images = rng.random((6, 16, 16, 3)).astype(np.float32)
-    r2 = probes.reconstruction_r2(model, images[:3], images[3:], l2=1e-9)
+    r2 = read_out.reconstruction_r2(model, images[:3], images[3:], l2=1e-9)
     assert r2["ident"] > 0.999
-    assert probes.reconstruction_r2(model, images[:3], images[3:], l2=1e-9, pixel_step=3)["ident"] > 0.999
+    assert read_out.reconstruction_r2(model, images[:3], images[3:], l2=1e-9, pixel_step=3)["ident"] > 0.999
     assert r2["pool4"] < 0.5  # random pixels cannot be read back from a 4x4 max-pool
 
 
@@ -264,7 +266,7 @@ def test_edge_correlations_find_the_edge_filters():
     model.get_layer("edges").set_weights([kernel, np.zeros(2, np.float32)])
     rng = np.random.default_rng(4)
     blocks = rng.random((4, 5, 5, 1)).repeat(4, axis=1).repeat(4, axis=2).repeat(3, axis=3).astype(np.float32)
-    corr = probes.edge_correlations(model, blocks)
+    corr = read_out.edge_correlations(model, blocks)
     assert corr["horizontal edges"][0] > 0.4 and corr["horizontal edges"][0] > corr["vertical edges"][0]
     assert corr["vertical edges"][1] > 0.4 and corr["vertical edges"][1] > corr["horizontal edges"][1]
     # Keras convolutions are cross-correlations: top row minus bottom row fires where it is lighter above
@@ -367,7 +369,7 @@ def test_activation_functions_refuse_what_the_model_does_not_take(tiny_model, ph
     with pytest.raises(InputImageError, match=match):
         act.get_activations(tiny_model, photo)
     with pytest.raises(InputImageError, match=match):
-        probes.activation_statistics(tiny_model, photo)
+        feature_maps.activation_statistics(tiny_model, photo)
 
 
 def test_batch_size_must_be_a_positive_whole_number(tiny_model, images):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlens import core, errors
+from convlens import core, errors, submodels
 
 
 def test_every_error_derives_from_convlens_error_and_keeps_its_builtin_base():
@@ -97,8 +97,8 @@ def test_one_layer_lookup_for_every_kind():
         core.find_layer(model, "Conv2D", "filters")
     with pytest.raises(errors.ArgumentError, match="Unknown layer kind"):
         core.select_layers(model, None, "dense")
-    assert core.smallest_input_size(model, model.get_layer("conv")) == 3
-    assert core.smallest_input_size(model, model.get_layer("pool")) == 4
+    assert submodels.smallest_input_size(model, model.get_layer("conv")) == 3
+    assert submodels.smallest_input_size(model, model.get_layer("pool")) == 4
 
 
 def test_one_cache_keyed_on_model_and_settings():
@@ -106,7 +106,7 @@ def test_one_cache_keyed_on_model_and_settings():
 
     model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(1, 1)])
     calls = []
-    first = core.cached(model, ("test", 1), lambda: calls.append(1) or object())
-    assert core.cached(model, ("test", 1), lambda: calls.append(1) or object()) is first
-    assert core.cached(model, ("test", 2), lambda: calls.append(2) or object()) is not first
+    first = submodels.cached(model, ("test", 1), lambda: calls.append(1) or object())
+    assert submodels.cached(model, ("test", 1), lambda: calls.append(1) or object()) is first
+    assert submodels.cached(model, ("test", 2), lambda: calls.append(2) or object()) is not first
     assert calls == [1, 2]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlens import adapters, checks, gradcam
+from convlens import adapters, gradcam
+from convlens.measures import heatmaps
 
 SIZE = 32
 
@@ -152,15 +153,38 @@ def test_constant_image_gives_zeros_not_nan(masked):
         assert np.all(np.isfinite(gradcam.grad_cam(masked, photo, method="gradcam++")))
 
 
-def test_batched_equals_one_by_one_and_the_reference(masked):
+def test_batched_equals_one_by_one(masked):
+    """(The chapter's readable cell is the reference: tests/test_readable_cells.py.)"""
     photos = random_photos(7, seed=3)
     batched = gradcam.grad_cam(masked, photos, batch_size=3)  # uneven last batch
     singles = np.concatenate([gradcam.grad_cam(masked, photo[None]) for photo in photos])
-    reference = np.stack([gradcam.reference_grad_cam(masked, photo) for photo in photos])
     np.testing.assert_allclose(batched, singles, atol=1e-5)
-    np.testing.assert_allclose(batched, reference, atol=1e-5)
-    cat = gradcam.grad_cam(masked, photos[:2], class_index=0)
-    np.testing.assert_allclose(cat[1], gradcam.reference_grad_cam(masked, photos[1], class_index=0), atol=1e-5)
+
+
+def test_gradcam_plus_plus_weights_follow_the_papers_closed_form():
+    """Chattopadhyay et al. (2018), eq. 19 with an exponential score, written in NumPy."""
+    rng = np.random.default_rng(4)
+    fmap = rng.random((2, 5, 6, 3)).astype(np.float32)
+    grads = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
+    grads[0, :, :, 1] = 0.0  # a channel with no gradient: alpha's denominator is 0
+    g2, g3 = grads.astype(np.float64) ** 2, grads.astype(np.float64) ** 3
+    denominator = 2 * g2 + fmap.sum(axis=(1, 2), keepdims=True) * g3
+    alpha = g2 / np.where(denominator != 0, denominator, 1.0)
+    expected = (alpha * np.maximum(grads, 0)).sum(axis=(1, 2))
+    np.testing.assert_allclose(gradcam.gradcam_plus_plus_weights(fmap, grads).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(gradcam.gradcam_weights(fmap, grads).numpy(), grads.mean(axis=(1, 2)), rtol=1e-5)
+    assert set(gradcam.METHODS) == {"gradcam", "gradcam++"}
+
+
+def test_the_methods_differ_in_their_channel_weights_alone():
+    """weighted_cam: the ReLU of the weighted sum, over its maximum; zero maps stay zero."""
+    fmap = np.zeros((2, 3, 3, 2), np.float32)
+    fmap[0, 0, 0, 0], fmap[0, 2, 2, 1] = 2.0, 1.0
+    cam = gradcam.weighted_cam(fmap, np.array([[1.0, -4.0], [1.0, 1.0]], np.float32)).numpy()
+    expected = np.zeros((3, 3))
+    expected[0, 0] = 1.0  # 2 * 1 / 2; the other cell is -4 before the ReLU
+    np.testing.assert_allclose(cam[0], expected)
+    np.testing.assert_array_equal(cam[1], 0.0)
 
 
 def test_gradcam_plus_plus_differs_but_localises_the_same_region(masked):
@@ -230,23 +254,11 @@ def test_best_and_worst_sorted_by_confidence():
     assert sorted(correct.tolist() + wrong.tolist()) == list(range(8)) and len(wrong) == 4
 
 
-def test_rank_correlation():
-    rng = np.random.default_rng(0)
-    maps = rng.random((3, 5, 5))
-    np.testing.assert_allclose(checks.rank_correlation(maps, maps), 1.0)
-    np.testing.assert_allclose(checks.rank_correlation(maps, 1.0 - maps), -1.0)
-    values = checks.rank_correlation(maps, np.concatenate([maps[:2] ** 3, np.zeros((1, 5, 5))]))
-    np.testing.assert_allclose(values[:2], 1.0)
-    assert np.isnan(values[2])
-    independent = checks.rank_correlation(rng.random((200, 8, 8)), rng.random((200, 8, 8)))
-    assert abs(np.mean(independent)) < 0.05
-
-
 def test_randomized_copy_has_same_architecture_and_new_weights(masked):
-    copy = checks.randomized_copy(masked, seed=1)
+    copy = heatmaps.randomized_copy(masked, seed=1)
     assert [layer.name for layer in copy.layers[1:]] == [layer.name for layer in masked.layers[1:]]
     assert not np.allclose(copy.get_layer("conv_b").get_weights()[0], masked.get_layer("conv_b").get_weights()[0])
-    again = checks.randomized_copy(masked, seed=1)
+    again = heatmaps.randomized_copy(masked, seed=1)
     np.testing.assert_array_equal(again.get_layer("conv_b").get_weights()[0], copy.get_layer("conv_b").get_weights()[0])
 
 
@@ -256,28 +268,21 @@ def test_deletion_by_heatmap_beats_random_order():
     photos[1, 20:30, 20:30, 1] = 0.0  # second photo: red square only
     heat = gradcam.grad_cam(model, photos, class_index=1)
     fractions = np.linspace(0, 1, 11)
-    guided = checks.deletion_curve(model, photos, heat, class_index=1, fractions=fractions)
-    random = checks.deletion_curve(model, photos, checks.random_heatmaps(2, heat.shape[1:], seed=0), 1, fractions)
+    guided = heatmaps.deletion_curve(model, photos, heat, class_index=1, fractions=fractions)
+    random = heatmaps.deletion_curve(model, photos, heatmaps.random_heatmaps(2, heat.shape[1:], seed=0), 1, fractions)
     assert guided[0] == pytest.approx(random[0]) and guided[-1] == pytest.approx(random[-1])
     assert guided[1] < random[1] - 0.1  # the red squares (6% of the pixels) go first
-    assert checks.curve_area(fractions, guided) < checks.curve_area(fractions, random)
-    pixelwise = checks.deletion_curve(model, photos, None, class_index=1, fractions=fractions, seed=0)
-    assert checks.curve_area(fractions, guided) < checks.curve_area(fractions, pixelwise)
-    assert checks.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
-    assert checks.random_heatmaps(3, (4, 5), seed=2).shape == (3, 4, 5)
-    rows = checks.deletion_curve(model, photos, heat, class_index=1, fractions=fractions, per_photo=True)
+    assert heatmaps.curve_area(fractions, guided) < heatmaps.curve_area(fractions, random)
+    pixelwise = heatmaps.deletion_curve(model, photos, None, class_index=1, fractions=fractions, seed=0)
+    assert heatmaps.curve_area(fractions, guided) < heatmaps.curve_area(fractions, pixelwise)
+    assert heatmaps.curve_area([0, 1], [1, 1]) == pytest.approx(1.0)
+    assert heatmaps.random_heatmaps(3, (4, 5), seed=2).shape == (3, 4, 5)
+    rows = heatmaps.deletion_curve(model, photos, heat, class_index=1, fractions=fractions, per_photo=True)
     assert rows.shape == (2, 11)
     np.testing.assert_allclose(rows.mean(axis=0), guided)
-    np.testing.assert_allclose(checks.curve_area(fractions, rows).mean(), checks.curve_area(fractions, guided))
+    np.testing.assert_allclose(heatmaps.curve_area(fractions, rows).mean(), heatmaps.curve_area(fractions, guided))
     with pytest.raises(ValueError, match="0 \\(cat\\) or 1 \\(dog\\)"):
-        checks.deletion_curve(model, photos, heat, class_index=None)
-
-
-def test_paired_sign_test():
-    wins, trials, p = checks.paired_sign_test(np.zeros(10), np.ones(10))
-    assert (wins, trials) == (10, 10) and p == pytest.approx(0.5**10)
-    wins, trials, p = checks.paired_sign_test(np.array([0, 1, 2, 2.0]), np.array([1, 0, 3, 2.0]))
-    assert (wins, trials) == (2, 3) and p == pytest.approx(0.5)
+        heatmaps.deletion_curve(model, photos, heat, class_index=None)
 
 
 def test_overlay_at_the_photos_own_resolution_with_a_colour_bar():
@@ -360,7 +365,7 @@ def test_randomized_copy_leaves_the_global_random_generators_alone(masked):
     expected = draws()
     random.seed(11)
     np.random.seed(11)  # noqa: NPY002
-    copy = checks.randomized_copy(masked, seed=1)
+    copy = heatmaps.randomized_copy(masked, seed=1)
     assert draws() == expected  # neither reseeded nor advanced
     keras.utils.set_random_seed(1)  # the former way: the copy's weights are unchanged
     former = keras.models.clone_model(masked)
@@ -372,4 +377,4 @@ def test_deletion_fill_must_be_a_pixel_value():
     model = colour_model()
     photos = np.stack([red_and_green_photo()])
     with pytest.raises(ValueError, match=r"fill must be a pixel value in \[0, 1\]"):
-        checks.deletion_curve(model, photos, None, class_index=1, fill=255.0)
+        heatmaps.deletion_curve(model, photos, None, class_index=1, fill=255.0)

@@ -1,73 +1,36 @@
-"""The chapters' readable cells and the package stay in step.
+"""The chapters' readable cells are the references the package's fast bodies are held to.
 
-Each technique chapter shows its core as a short eager cell tagged ``readable-core`` (a
-function a student can read and change), then uses the package's fast batched function. Here
-each such cell is taken out of its notebook, executed on its own, and its function is compared
-with the package's on a tiny random model, so that a change to either side that alters the
-numbers fails a test:
+Each technique chapter shows its core as a short eager cell tagged ``readable-core`` (a function
+a student can read and change), then uses the package's fast batched function; the package keeps
+no plain copy of its own. Here each cell is taken out of its notebook
+(``tools/readable_cells.py``), executed on its own, and compared with the package on a tiny
+random model, so that a change to either side that alters the numbers fails a test:
 
-- chapter 2: ``activation_model_readable(model, layer_names)`` against
-  ``activations.get_activations``;
+- chapter 2: ``activation_model_readable(model, layer_names)`` against ``activations.get_activations``;
 - chapter 3: ``filter_pattern_readable(model, layer_name, filter_index, size, steps, step_size)``
-  against ``filters.filter_patterns`` and ``filters.reference_filter_pattern``;
-- chapter 4: ``grad_cam_readable(model, image, layer_name)`` against ``gradcam.grad_cam``
-  (skipped, with the reason, while chapter 4 has no such cell).
+  against ``filters.filter_patterns`` (many filters in one batch, another input size, another step);
+- chapter 4: ``grad_cam_readable(model, image, layer_name)`` against ``gradcam.grad_cam`` (a batch,
+  both classes, two layers).
+
+A chapter without its readable cell fails here: the cell is the reference.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
+from readable_cells import ReadableCellError, define, readable_cell
 from testkit import centred_tiny_convnet
 
-ROOT = Path(__file__).resolve().parents[1]
-TAG = "readable-core"
 SIZE = 24
 MAX_CELL_LINES = 25
 """A readable cell is short: about 15 lines of code, plus its docstring and demo lines."""
 
-
-def readable_cell(notebook: str) -> str | None:
-    """The source of ``notebook``'s one ``readable-core`` cell, or None if it has none."""
-    cells = [
-        cell for cell in nbformat.read(ROOT / "book" / notebook, as_version=4).cells
-        if cell.cell_type == "code" and TAG in cell.metadata.get("tags", [])
-    ]
-    assert len(cells) <= 1, f"{notebook}: {len(cells)} cells tagged {TAG!r}; tag exactly one."
-    return cells[0].source if cells else None
-
-
-def define(notebook: str, name: str, namespace: dict | None = None):
-    """Execute the readable cell's definitions (not its demo lines) and return function ``name``.
-
-    Only the top-level ``def`` blocks and imports of the cell are executed: its demo lines use
-    the chapter's model and photo, which the test does not have.
-    """
-    import ast
-
-    source = readable_cell(notebook)
-    if source is None:
-        pytest.skip(f"book/{notebook} has no cell tagged {TAG!r} yet (it should define {name}).")
-    tree = ast.parse(source)
-    kept = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.Import, ast.ImportFrom))]
-    scope = dict(namespace or {})
-    exec(compile(ast.Module(body=kept, type_ignores=[]), f"book/{notebook}[{TAG}]", "exec"), scope)  # noqa: S102
-    assert name in scope, f"book/{notebook}: the {TAG!r} cell does not define {name}()."
-    return scope[name]
-
-
-def chapter_namespace() -> dict:
-    """What the chapters import before their readable cells."""
-    import keras
-    import tensorflow as tf
-
-    from convlens import activations, filters, gradcam
-
-    return {"keras": keras, "tf": tf, "np": np, "activations": activations, "filters": filters,
-            "gradcam": gradcam}
+CHAPTERS = {
+    "02_activations.ipynb": "activation_model_readable",
+    "03_filters.ipynb": "filter_pattern_readable",
+    "04_gradcam.ipynb": "grad_cam_readable",
+}
 
 
 @pytest.fixture(scope="module")
@@ -77,64 +40,107 @@ def tiny_model():
 
 
 @pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return np.random.default_rng(0).random((SIZE, SIZE, 3)).astype(np.float32)
+def photos() -> np.ndarray:
+    return np.random.default_rng(0).random((4, SIZE, SIZE, 3)).astype(np.float32)
 
 
-@pytest.mark.parametrize("notebook", ["02_activations.ipynb", "03_filters.ipynb", "04_gradcam.ipynb"])
-def test_readable_cell_is_short(notebook):
+@pytest.mark.parametrize(("notebook", "name"), CHAPTERS.items())
+def test_every_chapter_has_its_short_readable_cell(notebook, name):
     source = readable_cell(notebook)
-    if source is None:
-        pytest.skip(f"book/{notebook} has no cell tagged {TAG!r} yet.")
+    assert f"def {name}(" in source
     lines = [line for line in source.splitlines() if line.strip()]
     assert len(lines) <= MAX_CELL_LINES, f"book/{notebook}: the readable cell has {len(lines)} lines."
     assert max(len(line) for line in source.splitlines()) <= 88
 
 
-def test_activation_model_readable_matches_get_activations(tiny_model, photo):
+def test_a_missing_readable_cell_fails(tmp_path, monkeypatch):
+    import nbformat
+    import readable_cells
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    (tmp_path / "book").mkdir()
+    nbformat.write(notebook, tmp_path / "book" / "99_none.ipynb")
+    monkeypatch.setattr(readable_cells, "ROOT", tmp_path)
+    with pytest.raises(ReadableCellError, match="has 0 cells tagged 'readable-core'"):
+        define("99_none.ipynb", "anything")
+
+
+def test_activation_model_readable_matches_get_activations(tiny_model, photos):
     from convlens import activations
 
-    readable = define("02_activations.ipynb", "activation_model_readable", chapter_namespace())
+    readable = define("02_activations.ipynb", "activation_model_readable")
     names = ["c1", "p1", "c2", "p2"]
-    outputs = readable(tiny_model, names)(photo[None])
-    expected = activations.get_activations(tiny_model, photo, names)
+    outputs = readable(tiny_model, names)(photos)
+    expected = activations.get_activations(tiny_model, photos, names)
     assert len(outputs) == len(names)
     for name, value in zip(names, outputs, strict=True):
         np.testing.assert_allclose(np.asarray(value), expected[name], atol=1e-6, err_msg=name)
     assert any(np.asarray(value).max() > 0 for value in outputs), "the comparison must see non-zero maps"
 
 
-def test_filter_pattern_readable_matches_the_package(tiny_model):
+def _live(model, count: int, size: int = SIZE) -> list[int]:
     from convlens import filters
 
-    readable = define("03_filters.ipynb", "filter_pattern_readable", chapter_namespace())
-    live = [i for i in range(8) if not filters.silent_filters(tiny_model, "c2", [i], size=SIZE)[0]]
-    assert live, "the tiny model needs a filter of c2 that fires on its start"
-    index = live[0]
-    mine = readable(tiny_model, "c2", index, SIZE, steps=6)
-    batched = filters.filter_patterns(tiny_model, "c2", [index], steps=6, size=SIZE, deprocess=False)[0]
-    reference = filters.reference_filter_pattern(tiny_model, "c2", index, steps=6, size=SIZE)
-    np.testing.assert_allclose(mine, batched, atol=1e-4)
-    np.testing.assert_allclose(mine, reference, atol=1e-5)
-    moved = np.abs(mine - filters.start_image(index, 0, SIZE)).max()
-    assert moved > 3 * filters.STEP_SIZE, "the pattern must really move for the comparison to mean anything"
+    silent = filters.silent_filters(model, "c2", list(range(8)), size=size)
+    live = [int(i) for i in np.flatnonzero(~silent)][:count]
+    assert len(live) == count, "the tiny model needs filters of c2 that fire on their start"
+    return live
+
+
+def test_filter_patterns_batched_match_the_readable_cell(tiny_model):
+    from convlens import filters
+
+    readable = define("03_filters.ipynb", "filter_pattern_readable")
+    indices = _live(tiny_model, 3)[::-1]  # any order: each element of the batch is its own filter
+    batched = filters.filter_patterns(tiny_model, "c2", indices, steps=12, size=SIZE, deprocess=False)
+    for k, index in enumerate(indices):
+        np.testing.assert_allclose(batched[k], readable(tiny_model, "c2", index, SIZE, steps=12), atol=1e-4)
+    moved = np.abs(batched - np.stack([filters.start_image(i, 0, SIZE) for i in indices])).max(axis=(1, 2, 3))
+    assert np.all(moved > 3 * filters.STEP_SIZE), "the patterns must really move for the comparison to mean anything"
+
+
+def test_filter_patterns_at_another_size_and_step_match_the_readable_cell(tiny_model):
+    from convlens import filters
+
+    readable = define("03_filters.ipynb", "filter_pattern_readable")
+    (index,) = _live(tiny_model, 1)
+    larger = filters.filter_patterns(tiny_model, "c2", [index], steps=6, size=40, deprocess=False)[0]
+    np.testing.assert_allclose(larger, readable(tiny_model, "c2", index, 40, steps=6), atol=1e-4)
+    step = 2 * filters.STEP_SIZE
+    doubled = filters.filter_patterns(tiny_model, "c2", [index], steps=5, size=SIZE, deprocess=False, step_size=step)
+    np.testing.assert_allclose(doubled[0], readable(tiny_model, "c2", index, SIZE, steps=5, step_size=step), atol=1e-5)
     # the step size is a parameter the student can change, and it is used
-    bigger = readable(tiny_model, "c2", index, SIZE, steps=1, step_size=2 * filters.STEP_SIZE)
-    smaller = readable(tiny_model, "c2", index, SIZE, steps=1)
     start = filters.start_image(index, 0, SIZE)
+    bigger = readable(tiny_model, "c2", index, SIZE, steps=1, step_size=step)
+    smaller = readable(tiny_model, "c2", index, SIZE, steps=1)
     np.testing.assert_allclose(bigger - start, 2 * (smaller - start), rtol=1e-3, atol=1e-6)
 
 
-def test_grad_cam_readable_matches_grad_cam(tiny_model, photo):
+def _always(model, dog: bool):
+    """The same model with its last bias moved by +-1000: it predicts one class for every photo.
+
+    The gradients of the logit do not depend on the bias, so the readable cell (which explains the
+    predicted class) then gives the heatmap of that class for every photo.
+    """
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    kernel, bias = copy.layers[-1].get_weights()
+    copy.layers[-1].set_weights([kernel, bias + (1000.0 if dog else -1000.0)])
+    return copy
+
+
+@pytest.mark.parametrize("layer", ["c2", "c1"])
+def test_grad_cam_matches_the_readable_cell_for_a_batch_and_both_classes(tiny_model, photos, layer):
     from convlens import gradcam
 
-    readable = define("04_gradcam.ipynb", "grad_cam_readable", chapter_namespace())
-    try:  # the chapter passes one photo; accept a cell written for (H, W, 3) or (1, H, W, 3)
-        mine = np.asarray(readable(tiny_model, photo[None], "c2"))
-    except (ValueError, TypeError):
-        mine = np.asarray(readable(tiny_model, photo, "c2"))
-    mine = mine[0] if mine.ndim == 3 else mine
-    expected = gradcam.grad_cam(tiny_model, photo[None], "c2")[0]
-    assert mine.shape == expected.shape
-    np.testing.assert_allclose(mine, expected, atol=1e-4)
-    assert expected.max() > 0
+    readable = define("04_gradcam.ipynb", "grad_cam_readable")
+    predicted = gradcam.grad_cam(tiny_model, photos, layer)
+    mine = np.stack([np.asarray(readable(tiny_model, photo, layer)) for photo in photos])
+    np.testing.assert_allclose(mine, predicted, atol=1e-4)
+    for dog in (False, True):
+        fast = gradcam.grad_cam(tiny_model, photos, layer, class_index=int(dog))
+        model = _always(tiny_model, dog)
+        np.testing.assert_allclose(np.stack([readable(model, photo, layer) for photo in photos]), fast, atol=1e-4)
+        assert fast.max() > 0, "the comparison must see non-zero maps"

@@ -181,6 +181,12 @@ def chapter_plan(path: Path):
 # --------------------------------------------------------------------------- the tests
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_each_vgg16_chapter_keeps_its_vgg16_cells(chapter):
+    """A removed VGG16 cell fails here, in the fast tests, instead of being skipped by the slow one."""
+    assert chapter_plan(ROOT / "book" / chapter) is not None, f"{chapter} has no cell tagged {TAG!r}"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_vgg16_cells_run_with_random_weights(
@@ -189,8 +195,7 @@ def test_vgg16_cells_run_with_random_weights(
     import matplotlib.pyplot as plt
 
     plan = chapter_plan(ROOT / "book" / chapter)
-    if plan is None:
-        pytest.skip(f"{chapter} has no cell tagged {TAG!r}: test_vgg16_package_paths covers its functions")
+    assert plan is not None, f"{chapter} has no cell tagged {TAG!r}: the VGG16 figure of the chapter is gone"
     imports, first, vgg_cells = plan
     monkeypatch.chdir(ROOT / "book")
     namespace: dict = {"__name__": "__main__"}

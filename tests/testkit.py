@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: generated photos and a tiny random convnet.
+"""Helpers shared by the tests: generated photos, a tiny random convnet, and ``tools/`` on the path.
 
 A module of its own, not conftest.py: ``pytest tests book`` loads book/conftest.py too, and
 ``from conftest import ...`` would then find that one.
@@ -6,9 +6,14 @@ A module of its own, not conftest.py: ``pytest tests book`` loads book/conftest.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+if str(TOOLS) not in sys.path:
+    sys.path.insert(0, str(TOOLS))  # tools/readable_cells.py: the chapters' readable cells as functions
 
 
 def write_photo(path: Path, seed: int, size=(40, 50), mode="RGB", fmt="JPEG") -> Path:

@@ -5,7 +5,7 @@ chosen layer (:func:`activation_model`) gives every feature map in a single forw
 (:func:`get_activations`). The display scaling of a channel is defined here and only here
 (:func:`display_scale`). Layers are chosen with :func:`convlens.core.select_layers`; the
 chapter's measurements on the maps (sparsity, linear probe, read-out R^2, edge correlations)
-are in :mod:`convlens.probes`.
+are in :mod:`convlens.measures.feature_maps` and :mod:`convlens.measures.read_out`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core import CONV_LAYER_TYPES, POOLING_LAYER_TYPES, as_batch, batch_slices, cached, check_channels, select_layers
+from .core import as_batch, batch_slices, check_channels, check_int, select_layers
 from .errors import ArgumentError, IndexRangeError, LayerSelectionError
+from .submodels import cached
 
 if TYPE_CHECKING:
     import keras
 
 __all__ = [
-    "FEATURE_MAP_LAYER_TYPES",
     "activation_model",
     "channel_map",
     "display_scale",
@@ -30,10 +30,6 @@ __all__ = [
     "layer_channels",
     "layer_shapes",
 ]
-
-FEATURE_MAP_LAYER_TYPES: tuple[str, ...] = CONV_LAYER_TYPES + POOLING_LAYER_TYPES
-"""Layer classes chosen by default: the convolution and pooling layers (4-D feature maps)."""
-
 
 # ----------------------------------------------------------------------------- activation model
 
@@ -89,13 +85,8 @@ def _layer_maps(activations: Mapping[str, np.ndarray], layer: str, index: int) -
     """The (H, W, C) maps of image ``index`` of ``layer``, or an error naming the valid layers and images."""
     if layer not in activations:
         raise LayerSelectionError(f"No activations for layer {layer!r}; valid layer names: {', '.join(activations)}.")
-    maps = np.asarray(activations[layer])
-    if maps.ndim == 3:
-        maps = maps[None]
-    if maps.ndim != 4:
-        raise ArgumentError(f"The activations of layer {layer!r} must be (N, H, W, C) feature maps; got {maps.shape}.")
-    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-        raise ArgumentError(f"The image index must be an integer in 0..{maps.shape[0] - 1}; got {index!r}.")
+    maps = as_batch(activations[layer], unit_range=False, what=f"activations of layer {layer!r}")
+    index = check_int("The image index", index)
     if not 0 <= index < maps.shape[0]:
         raise IndexRangeError(f"Image index {index} is out of range: the batch holds images 0..{maps.shape[0] - 1}.")
     return maps[index]

@@ -24,7 +24,7 @@ from .errors import ArgumentError
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["CAT_CLASSES", "DOG_CLASSES", "VGG16_INPUT_SIZE", "imagenet_cats_vs_dogs", "scaled_input"]
+__all__ = ["CAT_CLASSES", "DOG_CLASSES", "imagenet_cats_vs_dogs", "scaled_input"]
 
 CAT_CLASSES: tuple[int, ...] = tuple(range(281, 286))
 """ImageNet class indices of cats: tabby, tiger cat, Persian cat, Siamese cat, Egyptian cat."""
@@ -32,9 +32,6 @@ CAT_CLASSES: tuple[int, ...] = tuple(range(281, 286))
 
 DOG_CLASSES: tuple[int, ...] = tuple(range(151, 269))
 """ImageNet class indices of dogs: the 118 breeds from Chihuahua (151) to Mexican hairless (268)."""
-
-
-VGG16_INPUT_SIZE = (224, 224)
 
 
 _VGG16_BGR_MEAN = (103.939, 116.779, 123.68)

@@ -5,7 +5,7 @@
 the image of filter ``indices[i]`` (each gradient normalized by its own RMS, so each element
 follows the path it would follow alone), and ``mean_activations`` gives each element's own
 filter's mean activation. Every number they use is an argument and part of the cache key
-(:func:`convlens.core.cached`): a call with other settings builds other functions.
+(:func:`convlens.submodels.cached`): a call with other settings builds other functions.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .core import cached, check_int, find_layer, is_conv_layer, is_pooling_layer, truncated_model
+from .core import check_int, find_layer, is_conv_layer, is_pooling_layer
 from .errors import ArgumentError, ArgumentTypeError, LayerSelectionError
+from .submodels import cached, truncated_model
 
 if TYPE_CHECKING:
     import keras

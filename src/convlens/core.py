@@ -1,18 +1,14 @@
-"""Shared Keras plumbing of the techniques: layer kinds and lookup, one cache, batching, input checks.
+"""Shared layer lookup and checks of the techniques: one of each kind, used by every module.
 
-Every technique module (:mod:`~convlens.activations`, :mod:`~convlens.filters`,
-:mod:`~convlens.gradcam`, :mod:`~convlens.checks`, :mod:`~convlens.probes`) finds its layers with
-:func:`select_layers` / :func:`find_layer`, keeps its sub-models and compiled functions in the one
-per-model cache (:func:`cached`), checks its images with :func:`as_batch` and its whole-number
-settings with :func:`check_int`, and walks a batch with :func:`batch_slices`. Errors come from
-:mod:`convlens.errors`. Nothing here draws.
+Layers are found with :func:`select_layers` / :func:`find_layer`; images and maps are checked
+with :func:`as_batch`, whole numbers with :func:`check_int`, channels with :func:`check_channels`;
+a batch is walked with :func:`batch_slices`. Errors come from :mod:`convlens.errors`; sub-models
+and the per-model cache are :mod:`convlens.submodels`'. Nothing here draws.
 """
 
 from __future__ import annotations
 
-import contextlib
-import weakref
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -28,19 +24,15 @@ __all__ = [
     "POOLING_LAYER_TYPES",
     "as_batch",
     "batch_slices",
-    "cached",
     "check_channels",
     "check_int",
-    "conv_layer_names",
     "conv_and_pooling_layer_names",
+    "conv_layer_names",
     "find_layer",
     "has_feature_maps",
     "is_conv_layer",
     "is_pooling_layer",
-    "quiet_tensorflow",
     "select_layers",
-    "smallest_input_size",
-    "truncated_model",
 ]
 
 CONV_LAYER_TYPES: tuple[str, ...] = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
@@ -111,9 +103,8 @@ LAYER_KINDS: dict[str, _Kind] = {
     "convolution": _Kind(is_conv_layer, is_conv_layer, "convolution layer", "Valid convolution layer names",
                          "is not a convolution layer", "choose one of"),
 }
-"""What :func:`select_layers` may pick: ``"feature_maps"`` (any layer with a 4-D output; by default
-the convolution and pooling layers), ``"filters"`` (convolution and pooling layers) and
-``"convolution"`` (convolution layers only)."""
+"""What :func:`select_layers` may pick: ``"feature_maps"`` (a 4-D output; by default the convolution and
+pooling layers), ``"filters"`` (convolution and pooling layers), ``"convolution"`` (convolutions only)."""
 
 
 def _describe(model: keras.Model) -> str:
@@ -125,67 +116,70 @@ def select_layers(model: keras.Model, layers=None, kind: str = "feature_maps") -
 
     A spec is a layer name (``"conv2d_1"``), an index into ``model.layers`` (negative ones
     count from the end), or a layer type (``keras.layers.MaxPooling2D`` or its class name
-    ``"MaxPooling2D"``: every layer of that type). Each chosen layer must be of ``kind`` (see
-    :data:`LAYER_KINDS`); anything else raises :class:`~convlens.errors.LayerSelectionError`
-    naming the valid choices. Duplicates are dropped and the model's layer order is kept.
+    ``"MaxPooling2D"``: every layer of that type), each of ``kind`` (:data:`LAYER_KINDS`); else a
+    :class:`~convlens.errors.LayerSelectionError` naming the valid choices. In the model's order, once each.
     """
     if kind not in LAYER_KINDS:
         raise ArgumentError(f"Unknown layer kind {kind!r}; choose one of {', '.join(LAYER_KINDS)}.")
     rule = LAYER_KINDS[kind]
-    all_layers = list(model.layers)
     if layers is None:
-        chosen = [layer for layer in all_layers if rule.default(layer)]
+        chosen = [layer for layer in model.layers if rule.default(layer)]
         if not chosen:
             raise LayerSelectionError(f"Model {model.name!r} has no {rule.plural}; its layers are: {_describe(model)}.")
         return chosen
     specs = list(layers) if isinstance(layers, (list, tuple)) else [layers]
     if not specs:
         raise LayerSelectionError(f"The list of layers is empty; pass None for every {rule.plural}.")
-    names = [layer.name for layer in all_layers]
-    type_names = {type(layer).__name__ for layer in all_layers}
-    valid = ", ".join(layer.name for layer in all_layers if rule.accept(layer))
+    valid = ", ".join(layer.name for layer in model.layers if rule.accept(layer))
     chosen_ids: set[int] = set()
     for spec in specs:
-        if isinstance(spec, (bool, np.bool_)):
-            raise LayerSelectionError(f"{spec!r} is not a layer name, index or type.")
-        if isinstance(spec, (int, np.integer)):
-            if not -len(all_layers) <= spec < len(all_layers):
-                raise LayerSelectionError(
-                    f"Layer index {spec} is out of range: model {model.name!r} has {len(all_layers)} layers "
-                    f"(valid indices 0..{len(all_layers) - 1}, or negative from the end): {_describe(model)}."
-                )
-            picked = [all_layers[int(spec)]]
-        elif isinstance(spec, str):
-            if spec in names:
-                picked = [all_layers[names.index(spec)]]
-            elif spec in type_names:
-                picked = [layer for layer in all_layers if type(layer).__name__ == spec]
-            else:
-                raise LayerSelectionError(
-                    f"No layer named {spec!r} in model {model.name!r}. {rule.valid_label}: "
-                    f"{valid}. (All layers: {', '.join(names)}.)"
-                )
-        elif isinstance(spec, type):
-            picked = [layer for layer in all_layers if isinstance(layer, spec)]
-            if not picked:
-                raise LayerSelectionError(
-                    f"Model {model.name!r} has no layer of type {spec.__name__}; its layers are: {_describe(model)}."
-                )
-        else:
-            raise LayerSelectionError(
-                f"{spec!r} is not a layer name (str), index (int) or type (a Keras layer class)."
-            )
-        for layer in picked:
-            if not rule.accept(layer):
-                try:
-                    shape = f", output shape {tuple(layer.output.shape)}"
-                except (AttributeError, ValueError):
-                    shape = ""
-                raise LayerSelectionError(
-                    f"Layer {layer.name!r} ({type(layer).__name__}{shape}) {rule.lacks}; {rule.among}: {valid}."
-                )
+        for layer in _picked(model, spec, rule, valid):
             chosen_ids.add(id(layer))
-    return [layer for layer in all_layers if id(layer) in chosen_ids]
+    return [layer for layer in model.layers if id(layer) in chosen_ids]
+
+
+def _picked(model: keras.Model, spec, rule: _Kind, valid: str) -> list:
+    """The layers one spec names, each checked to be of the kind ``rule`` accepts."""
+    all_layers = list(model.layers)
+    names = [layer.name for layer in all_layers]
+    if isinstance(spec, (bool, np.bool_)):
+        raise LayerSelectionError(f"{spec!r} is not a layer name, index or type.")
+    if isinstance(spec, (int, np.integer)):
+        if not -len(all_layers) <= spec < len(all_layers):
+            raise LayerSelectionError(
+                f"Layer index {spec} is out of range: model {model.name!r} has {len(all_layers)} layers "
+                f"(valid indices 0..{len(all_layers) - 1}, or negative from the end): {_describe(model)}."
+            )
+        picked = [all_layers[int(spec)]]
+    elif isinstance(spec, str) and spec in names:
+        picked = [all_layers[names.index(spec)]]
+    elif isinstance(spec, str):
+        picked = [layer for layer in all_layers if type(layer).__name__ == spec]
+        if not picked:
+            raise LayerSelectionError(
+                f"No layer named {spec!r} in model {model.name!r}. {rule.valid_label}: {valid}. "
+                f"(All layers: {', '.join(names)}.)"
+            )
+    elif isinstance(spec, type):
+        picked = [layer for layer in all_layers if isinstance(layer, spec)]
+        if not picked:
+            raise LayerSelectionError(
+                f"Model {model.name!r} has no layer of type {spec.__name__}; its layers are: {_describe(model)}."
+            )
+    else:
+        raise LayerSelectionError(f"{spec!r} is not a layer name (str), index (int) or type (a Keras layer class).")
+    for layer in picked:
+        if not rule.accept(layer):
+            raise LayerSelectionError(f"Layer {layer.name!r} ({type(layer).__name__}{_shape(layer)}) {rule.lacks}; "
+                                      f"{rule.among}: {valid}.")
+    return picked
+
+
+def _shape(layer) -> str:
+    try:
+        return f", output shape {tuple(layer.output.shape)}"
+    except (AttributeError, ValueError):  # no single output
+        return ""
 
 
 def find_layer(model: keras.Model, name: str, kind: str = "feature_maps"):
@@ -220,90 +214,82 @@ def check_channels(layer_name: str, indices, count: int, noun: str = "channel") 
     A non-empty list of whole numbers in ``0 .. count - 1``; anything else raises an error that
     names the layer and the valid range.
     """
+    if np.ndim(indices) == 0:
+        raise ArgumentTypeError(f"The {noun}s must be a list of {noun} numbers, e.g. [{indices!r}]; got one value.")
     values = np.asarray(list(indices) if not isinstance(indices, np.ndarray) else indices)
     if values.ndim != 1 or values.size == 0:
         raise ArgumentError(f"The {noun}s must be a non-empty list of {noun} numbers; got {indices!r}.")
     if values.dtype == bool or not np.issubdtype(values.dtype, np.integer):
-        raise ArgumentTypeError(
-            f"{noun.capitalize()} numbers must be integers in 0..{count - 1} for layer {layer_name!r}; "
-            f"got {values.dtype} values."
-        )
+        raise ArgumentTypeError(f"{noun.capitalize()} numbers must be integers in 0..{count - 1} for layer "
+                                f"{layer_name!r}; got {values.dtype} values.")
     bad = [int(v) for v in values if not 0 <= v < count]
     if bad:
-        raise ChannelRangeError(
-            f"{noun.capitalize()} {bad[0]} is out of range for layer {layer_name!r}, which has {count} {noun}s: "
-            f"choose a {noun} in 0..{count - 1}."
-        )
+        raise ChannelRangeError(f"{noun.capitalize()} {bad[0]} is out of range for layer {layer_name!r}, which has "
+                                f"{count} {noun}s: choose a {noun} in 0..{count - 1}.")
     return values.astype(np.int32)
 
 
-# --------------------------------------------------------------------------- one cache
+# --------------------------------------------------------------------------- images, maps and batches
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""model -> {key: sub-model or compiled function}; an entry goes when its model goes."""
+def as_batch(
+    images, model: keras.Model | None = None, unit_range: bool = True, what: str = "images", *,
+    item_ndim: int = 3, bounds: tuple[float | None, float | None] | None = None,
+) -> np.ndarray:
+    """One item or a batch of them as a finite, non-empty float32 batch: the one batch-axis and input check.
 
-
-def cached(model: keras.Model, key: Hashable, build: Callable[[], Any]) -> Any:
-    """The cached value for ``(model, key)``, built by ``build()`` on first use.
-
-    The one cache of sub-models and compiled functions. ``key`` must hold every setting the
-    value depends on (start it with the technique's name), so that a call with other settings
-    never gets a function built for the old ones.
-    """
-    per_model = _CACHE.setdefault(model, {})
-    if key not in per_model:
-        per_model[key] = build()
-    return per_model[key]
-
-
-# --------------------------------------------------------------------------- images and batches
-
-
-def as_batch(images, model: keras.Model | None = None, unit_range: bool = True, what: str = "images") -> np.ndarray:
-    """One image (H, W, C) or a batch (N, H, W, C) as a float32 batch, checked: the one input check.
-
-    The rules are those of :func:`convlens.images.load_image`'s arrays, for model inputs: float
-    values, finite, in [0, 1] (``unit_range=False`` drops this last rule, for optimized filter
-    patterns), at least one image, and, with ``model``, the model's input height, width and channels.
-    Integer (0-255) or boolean arrays are refused rather than guessed at.
+    An item is an image or feature maps (H, W, C), or with ``item_ndim=2`` a heatmap (h, w).
+    ``unit_range=True`` (model inputs, as :func:`convlens.images.load_image` makes them): floats in
+    [0, 1], never integer (0-255) or boolean arrays; with ``model``, its input height, width and
+    channels. ``unit_range=False``: any numbers, within ``bounds`` = (low, high) if given (None: open).
     """
     array = np.asarray(images)
-    if array.dtype == bool or np.issubdtype(array.dtype, np.integer):
+    if unit_range and (array.dtype == bool or np.issubdtype(array.dtype, np.integer)):
         span = f", values {array.min()}..{array.max()}" if array.size else ""
         raise InputImageError(
             f"The {what} are {array.dtype} integers{span}; the models take float images with values in [0, 1]: "
             "divide 0-255 values by 255.0, or load photos with convlens.images.load_image or load_split_arrays."
         )
-    if not np.issubdtype(array.dtype, np.floating):
-        raise InputImageError(
-            f"The {what} must be a float array (N, H, W, 3) with values in [0, 1]; got dtype {array.dtype}."
-        )
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise InputImageError(f"The {what} must be a float array (N, H, W, 3); got dtype {array.dtype}.")
     array = array.astype(np.float32, copy=False)
-    if array.ndim == 3:
+    if array.ndim == item_ndim:
         array = array[None]
-    if array.ndim != 4:
-        raise InputImageError(f"Expected one image (H, W, C) or a batch (N, H, W, C); got shape {array.shape}.")
+    if array.ndim != item_ndim + 1:
+        item, batch = ("(H, W, C)", "(N, H, W, C)") if item_ndim == 3 else ("(h, w)", "(N, h, w)")
+        raise InputImageError(f"Expected one {what.removesuffix('s')} {item} or a batch {batch}; got {array.shape}.")
     if len(array) == 0:
-        raise InputImageError(f"The batch of {what} is empty (shape {array.shape}); pass at least one image.")
+        raise InputImageError(f"The batch of {what} is empty (shape {array.shape}); pass at least one.")
     if model is not None:
-        expected = tuple(model.inputs[0].shape[1:])
-        if any(e is not None and e != a for e, a in zip(expected, array.shape[1:], strict=True)):
-            shown = ", ".join("any" if e is None else str(e) for e in expected)
-            raise InputImageError(
-                f"Expected images of shape (N, {shown}) for model {model.name!r}, got {array.shape}; "
-                "load photos with convlens.images.load_image or load_split_arrays."
-            )
+        _check_input_shape(array, model)
     if not np.all(np.isfinite(array)):
-        raise InputImageError(f"The {what} hold NaN or infinite values; pass finite values in [0, 1].")
-    if unit_range:
-        low, high = float(array.min()), float(array.max())
-        if low < 0.0 or high > 1.0:
-            raise InputImageError(
-                f"Float image values must lie in [0, 1] (got {low:.3g}..{high:.3g}); divide 0-255 values by 255.0, "
-                "or load photos with convlens.images.load_image or load_split_arrays."
-            )
+        raise InputImageError(f"The {what} hold NaN or infinite values; pass finite values.")
+    _check_bounds(array, (0.0, 1.0) if unit_range else bounds, what)
     return array
+
+
+def _check_input_shape(array: np.ndarray, model: keras.Model) -> None:
+    expected = tuple(model.inputs[0].shape[1:])
+    if any(e is not None and e != a for e, a in zip(expected, array.shape[1:], strict=True)):
+        shown = ", ".join("any" if e is None else str(e) for e in expected)
+        raise InputImageError(
+            f"Expected images of shape (N, {shown}) for model {model.name!r}, got {array.shape}; "
+            "load photos with convlens.images.load_image or load_split_arrays."
+        )
+
+
+def _check_bounds(array: np.ndarray, bounds, what: str) -> None:
+    if bounds is None:
+        return
+    low, high = bounds
+    values = float(array.min()), float(array.max())
+    if (low is None or values[0] >= low) and (high is None or values[1] <= high):
+        return
+    if high is None:
+        raise InputImageError(f"The {what} must be non-negative; got values down to {values[0]:.3g}.")
+    hint = " These look like 0-255 pixel values: divide them by 255.0." if values[1] > 2 else ""
+    raise InputImageError(f"The {what} must lie in [{low:g}, {high:g}] (got {values[0]:.3g}..{values[1]:.3g})."
+                          f"{hint} Load photos with convlens.images.load_image or load_split_arrays.")
 
 
 def batch_slices(count: int, batch_size: int) -> Iterator[slice]:
@@ -311,88 +297,3 @@ def batch_slices(count: int, batch_size: int) -> Iterator[slice]:
     batch_size = check_int("batch_size", batch_size, 1)
     for start in range(0, count, batch_size):
         yield slice(start, min(start + batch_size, count))
-
-
-@contextlib.contextmanager
-def quiet_tensorflow():
-    """Silence TensorFlow's Python warnings (e.g. "retracing") during a call: one traced function per
-    setting is intended here, and notebook outputs must not change from run to run."""
-    import tensorflow as tf
-
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel("ERROR")
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-# --------------------------------------------------------------------------- sub-models
-
-
-def truncated_model(model: keras.Model, layer, size: int | None = None, include: bool = True) -> keras.Model:
-    """A functional sub-model from the input to ``layer``'s output (or input), at ``size`` x ``size`` pixels.
-
-    Where the model's input has another fixed size (the small convnet is built for 150 x 150),
-    its layers are called again, in order, on a new input of the requested size: the same layer
-    objects, so the same weights (for chain models such as the small convnet and VGG16).
-    """
-    import keras
-
-    shape = tuple(model.inputs[0].shape)
-    if size is None or shape[1:3] in ((size, size), (None, None)):
-        try:
-            return keras.Model(model.inputs, layer.output if include else layer.input)
-        except ValueError:  # the layer's first use is in another graph (e.g. under scaled_input): replay below
-            pass
-    spatial = shape[1:3] if size is None else (size, size)
-    inputs = keras.Input(shape=(*spatial, shape[-1]), name=f"image_{size}")
-    x = inputs
-    for current in model.layers:
-        if isinstance(current, keras.layers.InputLayer):
-            continue
-        if current is layer and not include:
-            break
-        x = current(x)
-        if current is layer:
-            break
-    return keras.Model(inputs, x, name=f"{model.name}_{size}_to_{layer.name}")
-
-
-def smallest_input_size(model: keras.Model, layer, largest: int = 4096) -> int | None:
-    """The smallest square input (pixels) for which ``layer`` still has an output of at least 1 x 1.
-
-    Found by passing shapes through the model's layers in order (a chain model, as
-    :func:`truncated_model` assumes); None when that does not work for any size up to ``largest``.
-    """
-    import keras
-
-    def fits(size: int) -> bool:
-        shape: tuple = (1, size, size, int(model.inputs[0].shape[-1]))
-        try:
-            for current in model.layers:
-                if isinstance(current, keras.layers.InputLayer):
-                    continue
-                shape = tuple(current.compute_output_shape(shape))
-                if len(shape) == 4 and any(d is not None and d < 1 for d in shape[1:3]):
-                    return False
-                if current is layer:
-                    return True
-        except Exception:  # noqa: BLE001 - Keras raises ValueError or others for too small inputs
-            return False
-        return False
-
-    def search() -> int | None:
-        if not fits(largest):
-            return None
-        low, high = 1, largest  # output sizes grow with the input size: bisect
-        while low < high:
-            middle = (low + high) // 2
-            if fits(middle):
-                high = middle
-            else:
-                low = middle + 1
-        return low
-
-    return cached(model, ("smallest_input_size", layer.name, largest), search)

@@ -10,9 +10,9 @@ constants below, and only here (a step of 1.0 in [0, 1] units would wipe the ima
 :func:`filter_patterns` optimizes many filters at once: one compiled (``tf.function``)
 computation on a model truncated at the layer, where element ``i`` of the batch is the image of
 filter ``indices[i]`` and its gradient is normalized by its own RMS, so that every element
-follows exactly the path it would follow alone (:func:`reference_filter_pattern`, the plain
-eager loop, one filter at a time, is kept for tests and benchmarks). Arrays in, arrays out:
-nothing here draws.
+follows exactly the path it would follow alone. The plain eager loop, one filter at a time, is
+chapter 3's readable cell, which the tests hold this module to. Arrays in, arrays out: nothing
+here draws.
 """
 
 from __future__ import annotations
@@ -23,17 +23,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .ascent import ascent_settings, compiled_ascent, feature_extractor
-from .core import (
-    as_batch,
-    batch_slices,
-    check_channels,
-    check_int,
-    find_layer,
-    quiet_tensorflow,
-    smallest_input_size,
-    truncated_model,
-)
+from .core import as_batch, batch_slices, check_channels, check_int, find_layer
 from .errors import ArgumentError, ArgumentTypeError, InputImageError
+from .submodels import quiet_tensorflow, smallest_input_size
 
 if TYPE_CHECKING:
     import keras
@@ -58,7 +50,6 @@ __all__ = [
     "filter_pattern",
     "filter_patterns",
     "mean_filter_activations",
-    "reference_filter_pattern",
     "silent_filters",
     "start_image",
 ]
@@ -289,7 +280,7 @@ def mean_filter_activations(
     """Mean activation of filter ``indices[i]`` of ``layer_name`` on image ``i`` (N values).
 
     With ``indices=None``: the mean activation of every filter on every image, (N, filters),
-    for selectivity checks (:func:`convlens.checks.own_filter_check`). Images are model inputs
+    for selectivity checks (:func:`convlens.measures.patterns.own_filter_check`). Images are model inputs
     ([0, 1] units, or raw optimized patterns, which may step a little outside), not deprocessed uint8.
     """
     import tensorflow as tf
@@ -321,28 +312,3 @@ def silent_filters(
     if start is None:
         start = np.stack([start_image(int(i), seed, size) for i in indices])
     return mean_filter_activations(model, layer_name, start, indices) <= 0.0
-
-
-def reference_filter_pattern(
-    model: keras.Model, layer_name: str, index: int, steps: int = STEPS, seed: int = 0, size: int = PATTERN_SIZE,
-    start: np.ndarray | None = None, step_size: float = STEP_SIZE, gradient_epsilon: float = GRADIENT_EPSILON,
-) -> np.ndarray:
-    """The plain way, for tests and benchmarks: eager ``GradientTape``, one filter, raw optimized input.
-
-    Same start, steps and normalization as :func:`filter_patterns` (``deprocess=False``), written
-    as the lecture writes it, without batching or compilation.
-    """
-    import tensorflow as tf
-
-    layer = check_pattern_layer(model, layer_name)
-    (index,) = _check_indices(layer, [index])
-    image = start_image(int(index), seed, size) if start is None else np.asarray(start, dtype=np.float32)
-    extractor = truncated_model(model, layer, image.shape[0])
-    image = tf.Variable(image[None])
-    for _ in range(check_int("steps", steps, 0)):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(extractor(image, training=False)[:, :, :, index])
-        grads = tape.gradient(loss, image)
-        grads = grads / (tf.sqrt(tf.reduce_mean(tf.square(grads))) + gradient_epsilon)
-        image.assign_add(grads * step_size)
-    return image.numpy()[0]

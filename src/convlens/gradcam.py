@@ -1,7 +1,10 @@
 """Class activation heatmaps (Grad-CAM and Grad-CAM++), batched and compiled.
 
-Arrays in, arrays out; nothing here draws (see :mod:`convlens.plotting.gradcam`). The checks of
-the heatmaps (randomisation, deletion) are in :mod:`convlens.checks`.
+Arrays in, arrays out; nothing here draws (see :mod:`convlens.plotting.gradcam`). A CAM method is
+its channel weights alone (:data:`METHODS`: :func:`gradcam_weights`, :func:`gradcam_plus_plus_weights`);
+:func:`weighted_cam` turns weights and maps into the heatmap for all of them. The chapter's readable
+cell is the plain one-photo version that the tests hold :func:`grad_cam` to. What is measured on the
+heatmaps (their spread, randomization and deletion checks) is :mod:`convlens.measures.heatmaps`.
 
 Class handling for the book's cats-vs-dogs models, whose last layer is ``Dense(1, sigmoid)``
 giving the probability of "dog" (label 1; "cat" is label 0):
@@ -20,13 +23,14 @@ ImageNet classifiers (VGG16 with its top) become cats-vs-dogs models with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .core import as_batch, batch_slices, cached, find_layer, select_layers
+from .core import as_batch, batch_slices, check_int, find_layer, select_layers
 from .errors import ArgumentError, ArgumentTypeError
+from .submodels import cached
 
 if TYPE_CHECKING:
     import keras
@@ -35,16 +39,17 @@ __all__ = [
     "METHODS",
     "GradCamResult",
     "best_and_worst",
+    "check_classes",
     "grad_cam",
     "grad_cam_details",
+    "gradcam_plus_plus_weights",
+    "gradcam_weights",
     "last_conv_layer",
+    "logit_head",
     "predict_dog",
-    "reference_grad_cam",
     "upsample",
+    "weighted_cam",
 ]
-
-METHODS: tuple[str, ...] = ("gradcam", "gradcam++")
-"""The CAM methods of :func:`grad_cam`."""
 
 
 class GradCamResult(NamedTuple):
@@ -70,7 +75,7 @@ def _check_layer(model: keras.Model, layer: str | None) -> str:
     return last_conv_layer(model) if layer is None else find_layer(model, layer, "convolution").name
 
 
-def _logit_head(model: keras.Model):
+def logit_head(model: keras.Model):
     """A function from the last layer's input tensor to the dog logit (N,), see the module docstring."""
     import keras
     from keras import ops
@@ -99,48 +104,64 @@ def _logit_head(model: keras.Model):
 
 
 
+# --------------------------------------------------------------------------- CAM methods
+
+
+def gradcam_weights(fmap, grads):
+    """Grad-CAM's channel weights (Selvaraju et al. 2017): the gradient averaged over the positions, (N, K)."""
+    import tensorflow as tf
+
+    return tf.reduce_mean(grads, axis=(1, 2))
+
+
+def gradcam_plus_plus_weights(fmap, grads):
+    """Grad-CAM++'s channel weights (Chattopadhyay et al. 2018), closed form for an exponential of the score.
+
+    Each position's positive gradient is weighted by ``alpha = g^2 / (2 g^2 + sum(A) g^3)``, so that
+    a channel firing on a small part of the photo counts as much as one firing on a large part.
+    """
+    import tensorflow as tf
+
+    grads_2 = tf.square(grads)
+    denominator = 2.0 * grads_2 + tf.reduce_sum(fmap, axis=(1, 2), keepdims=True) * (grads_2 * grads)
+    alphas = grads_2 / tf.where(denominator != 0.0, denominator, tf.ones_like(denominator))
+    return tf.reduce_sum(alphas * tf.nn.relu(grads), axis=(1, 2))
+
+
+METHODS: dict[str, Callable] = {"gradcam": gradcam_weights, "gradcam++": gradcam_plus_plus_weights}
+"""The CAM methods of :func:`grad_cam`, by name: each is its channel weights ``(fmap, grads) -> (N, K)``,
+and :func:`weighted_cam` does the rest the same way for all."""
+
+
+def weighted_cam(fmap, weights):
+    """The class activation map of feature maps (N, h, w, K) and channel weights (N, K): (N, h, w) in [0, 1].
+
+    The weighted sum of the maps, its ReLU (positive evidence only), divided by its maximum; a map
+    that is zero everywhere (a constant photo: zero gradients) stays zero, never NaN.
+    """
+    import tensorflow as tf
+
+    cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", fmap, weights))
+    return tf.math.divide_no_nan(cam, tf.reduce_max(cam, axis=(1, 2), keepdims=True))
+
+
 # --------------------------------------------------------------------------- compiled Grad-CAM
 
 
-def _cam_from(fmap, grads, method: str):
-    """Weighted sum of feature maps (N, h, w, c) -> ReLU -> per-photo max-normalised maps (N, h, w)."""
-    import tensorflow as tf
-
-    if method == "gradcam":
-        weights = tf.reduce_mean(grads, axis=(1, 2))
-    else:  # Grad-CAM++ (Chattopadhyay et al. 2018), closed form for an exponential of the score
-        grads_2 = tf.square(grads)
-        grads_3 = grads_2 * grads
-        sum_a = tf.reduce_sum(fmap, axis=(1, 2), keepdims=True)
-        denominator = 2.0 * grads_2 + sum_a * grads_3
-        denominator = tf.where(denominator != 0.0, denominator, tf.ones_like(denominator))
-        alphas = grads_2 / denominator
-        weights = tf.reduce_sum(alphas * tf.nn.relu(grads), axis=(1, 2))
-    cam = tf.nn.relu(tf.einsum("nhwc,nc->nhw", fmap, weights))
-    peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
-    # A photo whose map is zero everywhere (e.g. a constant image: zero gradients) stays zero, never NaN.
-    return tf.math.divide_no_nan(cam, peak)
-
-
 def _compiled(model: keras.Model, layer: str, method: str):
-    """The compiled Grad-CAM of ``layer`` with ``method``, from the one per-model cache."""
-    return cached(model, ("grad_cam", layer, method), lambda: _build_compiled(model, layer, method))
+    """The compiled CAM of ``layer`` with ``method``, from the one per-model cache."""
+    return cached(model, ("grad_cam", layer, method), lambda: _build_compiled(model, layer, METHODS[method]))
 
 
-def _build_compiled(model: keras.Model, layer: str, method: str):
+def _build_compiled(model: keras.Model, layer: str, channel_weights: Callable):
     import keras
     import tensorflow as tf
 
-    head = _logit_head(model)
+    head = logit_head(model)
     sub_model = keras.Model(model.inputs[0], [model.get_layer(layer).output, model.layers[-1].input])
     input_shape = tuple(model.inputs[0].shape[1:])
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec((None, *input_shape), tf.float32),
-            tf.TensorSpec((None,), tf.int32),
-        ]
-    )
+    @tf.function(input_signature=[tf.TensorSpec((None, *input_shape), tf.float32), tf.TensorSpec((None,), tf.int32)])
     def explain(images, class_index):
         # class_index: 0 = cat, 1 = dog, -1 = the predicted class.
         with tf.GradientTape() as tape:
@@ -151,14 +172,16 @@ def _build_compiled(model: keras.Model, layer: str, method: str):
             sign = tf.cast(2 * chosen - 1, logit.dtype)
             score = tf.reduce_sum(sign * logit)  # photos are independent: the sum's gradient is per photo
         grads = tape.gradient(score, fmap)
-        return _cam_from(fmap, grads, method), tf.sigmoid(logit), chosen
+        return weighted_cam(fmap, channel_weights(fmap, grads)), tf.sigmoid(logit), chosen
 
     return explain
 
 
+def check_classes(class_index, count: int) -> np.ndarray:
+    """``class_index`` (None, 0, 1, or one 0/1 per photo) as ``count`` int32 values; -1 stands for "predicted".
 
-def _class_array(class_index, count: int) -> np.ndarray:
-    """``class_index`` (None, 0, 1, or one per photo) as an int32 array of ``count`` values (-1: predicted)."""
+    The one class check of the cats-vs-dogs techniques (Grad-CAM, the deletion check).
+    """
     if class_index is None:
         return np.full(count, -1, dtype=np.int32)
     message = (
@@ -177,6 +200,7 @@ def _class_array(class_index, count: int) -> np.ndarray:
     return values.astype(np.int32)
 
 
+
 def grad_cam_details(
     model: keras.Model,
     images,
@@ -185,17 +209,19 @@ def grad_cam_details(
     method: str = "gradcam",
     batch_size: int = 32,
 ) -> GradCamResult:
-    """Heatmaps of ``images`` with the dog probability and the class each map explains.
+    """Heatmaps (N, h, w) in [0, 1] of photos (N, H, W, 3) in [0, 1], with the dog probability and the class explained.
 
-    ``class_index``: None (each photo's predicted class), 0 (cat), 1 (dog), or one value per photo.
-    ``layer``: a convolution layer's name, by default the last one. ``method``: "gradcam" or "gradcam++".
-    Photos go through one compiled function (``tf.function``) ``batch_size`` at a time.
+    The gradient of the class score (the logit for "dog", its negative for "cat", see the module
+    docstring) with respect to ``layer``'s feature maps gives the channel weights of ``method``
+    (:data:`METHODS`); :func:`weighted_cam` makes the map. ``class_index``: None (each photo's
+    predicted class), 0 (cat), 1 (dog), or one value per photo. ``layer``: a convolution layer's
+    name, by default the last one. Photos go through one compiled function ``batch_size`` at a time.
     """
     if method not in METHODS:
         raise ArgumentError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
     layer = _check_layer(model, layer)
     batch = as_batch(images, model)
-    classes = _class_array(class_index, len(batch))
+    classes = check_classes(class_index, len(batch))
     explain = _compiled(model, layer, method)
     maps, probs, chosen = [], [], []
     for rows in batch_slices(len(batch), batch_size):
@@ -206,52 +232,10 @@ def grad_cam_details(
     return GradCamResult(np.concatenate(maps), np.concatenate(probs), np.concatenate(chosen))
 
 
-def grad_cam(
-    model: keras.Model,
-    images,
-    layer: str | None = None,
-    class_index=None,
-    method: str = "gradcam",
-    batch_size: int = 32,
-) -> np.ndarray:
-    """Grad-CAM heatmaps (N, h, w) in [0, 1] of a batch of photos (N, H, W, 3) in [0, 1].
-
-    The gradient of the class score (the logit for "dog", its negative for "cat", see the
-    module docstring) with respect to ``layer``'s feature maps, spatially averaged, weights
-    the maps; their weighted sum goes through a ReLU and is divided by its maximum.
-    """
+def grad_cam(model: keras.Model, images, layer: str | None = None, class_index=None, method: str = "gradcam",
+             batch_size: int = 32) -> np.ndarray:
+    """The heatmaps (N, h, w) of :func:`grad_cam_details`, without the probabilities and classes."""
     return grad_cam_details(model, images, layer, class_index, method, batch_size).heatmaps
-
-
-def reference_grad_cam(
-    model: keras.Model, image: np.ndarray, layer: str | None = None, class_index: int | None = None
-) -> np.ndarray:
-    """The common tutorials' Grad-CAM, one photo, eager: the benchmark's and the tests' reference.
-
-    As in the Keras example "Grad-CAM class activation visualization", the gradient sub-model is
-    rebuilt on every call and everything runs eagerly; the class score is the same logit as in
-    :func:`grad_cam` (so the heatmaps must agree), and a zero map stays zero instead of 0/0.
-    """
-    import keras
-    import tensorflow as tf
-
-    layer = _check_layer(model, layer)
-    batch = as_batch(image, model)[:1]
-    (class_index,) = _class_array(class_index, 1).tolist()
-    head = _logit_head(model)
-    grad_model = keras.Model(model.inputs[0], [model.get_layer(layer).output, model.layers[-1].input])
-    with tf.GradientTape() as tape:
-        fmap, features = grad_model(batch)
-        logit = head(features)[0]
-        chosen = int(logit >= 0) if class_index < 0 else class_index
-        score = logit if chosen == 1 else -logit
-    grads = tape.gradient(score, fmap)
-    pooled = tf.reduce_mean(grads, axis=(0, 1, 2))
-    heatmap = tf.squeeze(fmap[0] @ pooled[..., tf.newaxis], axis=-1)
-    heatmap = tf.maximum(heatmap, 0.0)
-    peak = tf.reduce_max(heatmap)
-    return (heatmap / peak).numpy() if float(peak) > 0 else np.zeros(heatmap.shape, np.float32)
-
 
 
 # --------------------------------------------------------------------------- predictions
@@ -305,10 +289,10 @@ def upsample(heatmaps: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """Heatmaps (N, h, w) or (h, w) resized bilinearly to ``size`` = (height, width), kept in [0, 1]."""
     import tensorflow as tf
 
-    maps = np.asarray(heatmaps, dtype=np.float32)
-    single = maps.ndim == 2
-    if single:
-        maps = maps[None]
-    resized = tf.image.resize(maps[..., None], (int(size[0]), int(size[1])), method="bilinear").numpy()[..., 0]
+    maps = as_batch(heatmaps, unit_range=False, what="heatmaps", item_ndim=2)
+    if np.ndim(size) != 1 or len(size) != 2:
+        raise ArgumentError(f"size must be (height, width), two whole numbers of at least 1; got {size!r}.")
+    height, width = check_int("height", size[0], 1), check_int("width", size[1], 1)
+    resized = tf.image.resize(maps[..., None], (height, width), method="bilinear").numpy()[..., 0]
     resized = np.clip(resized, 0.0, 1.0)
-    return resized[0] if single else resized
+    return resized[0] if np.ndim(heatmaps) == 2 else resized

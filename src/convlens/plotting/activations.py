@@ -11,9 +11,9 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .. import activations as act
-from .. import probes
 from ..core import check_channels, check_int
 from ..errors import ArgumentError
+from ..measures import feature_maps, read_out
 from .common import ACTIVATION_CMAP, COLUMN_INCHES, MIN_FONT_PT, GridScale, image_grid
 from .stamp import mark_tiles, stamp
 
@@ -136,7 +136,7 @@ def plot_layer(activations: Mapping[str, np.ndarray], layer: str, channels: int 
     maps = _maps(activations, layer, index)
     height, width, count = maps.shape
     shown = _channel_list(channels, count, layer)
-    blank = probes.blank_channels(maps)[0]
+    blank = feature_maps.blank_channels(maps)[0]
     if isinstance(scale, str) and scale == "channel":
         tiles, label, low, high = act.display_scale(maps), DISPLAY_LABEL, 0, 255
     elif isinstance(scale, str) and scale == "layer":
@@ -202,12 +202,12 @@ def plot_edge_channels(image: np.ndarray, activations: Mapping[str, np.ndarray],
     """The photo's Sobel edge maps beside the channels of ``layer`` that correlate most with them."""
     image = np.asarray(image)
     image = image[0] if image.ndim == 4 else image
-    panels = [("the photo (grey level)", probes.edge_maps(image)["intensity"], "gray", None)]
-    for kind in probes.EDGE_KINDS[1:]:
+    panels = [("the photo (grey level)", read_out.edge_maps(image)["intensity"], "gray", None)]
+    for kind in read_out.EDGE_KINDS[1:]:
         best = int(np.argmax(correlations[kind]))
         polarity = int(correlations[kind + " polarity"][best])
-        name = [key for key in probes.edge_maps(image) if key.startswith(kind)][polarity]
-        panels.append((name.replace(", ", "\n(Sobel, ") + ")", probes.edge_map(image, kind, polarity), "gray", None))
+        name = [key for key in read_out.edge_maps(image) if key.startswith(kind)][polarity]
+        panels.append((name.replace(", ", "\n(Sobel, ") + ")", read_out.edge_map(image, kind, polarity), "gray", None))
         panels.append((f"{layer} channel {best}\n(mean r = {correlations[kind][best]:.2f} with these)",
                        act.channel_map(activations, layer, best), ACTIVATION_CMAP, "activation"))
     # Two rows at the column's width: the photo, then each edge map beside its best channel.

@@ -213,7 +213,7 @@ def heatmap_and_overlay(image: np.ndarray, heatmap: np.ndarray, title: str | Non
 
 def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[float]], title: str | None = None):
     """Deletion curves (mean class probability vs fraction of pixels blanked), area under each in the legend."""
-    from ..checks import curve_area
+    from ..measures.heatmaps import curve_area
 
     fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.2))
     for name, values in curves.items():
