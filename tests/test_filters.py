@@ -295,6 +295,11 @@ def test_huge_sizes_are_refused_before_any_memory_is_used(tiny_model):
         ({"size": 20.0}, TypeError, "size must be a whole number"),
         ({"start": np.zeros((2, SIZE, SIZE, 3), np.float32)}, ValueError, "start must be a batch of 1 square images"),
         ({"start": np.full((1, SIZE, SIZE, 3), np.nan, np.float32)}, ValueError, "NaN"),
+        ({"seed": -1}, ValueError, "seed must be 0 or more"),
+        # A start in 0-255 units (the lecture's gray 128 + noise) is refused, not climbed from as it is.
+        ({"start": 128 + 20 * np.random.default_rng(0).random((1, SIZE, SIZE, 3))}, ValueError,
+         r"start images must lie in \[-10, 10\].*0-255 pixel values: divide them by 255"),
+        ({"start": np.full((1, SIZE, SIZE, 3), 128, np.uint8)}, ValueError, "divide them by 255"),
     ],
 )
 def test_odd_arguments_get_clear_errors(tiny_model, kwargs, error, match):
@@ -303,3 +308,44 @@ def test_odd_arguments_get_clear_errors(tiny_model, kwargs, error, match):
     with pytest.raises(error, match=match) as info:
         filters.filter_patterns(tiny_model, "c2", [0], **kwargs)
     assert isinstance(info.value, ConvlensError)
+
+
+def test_a_single_filter_number_for_many_gets_the_fix(tiny_model):
+    from convlens.errors import ConvlensError
+
+    with pytest.raises(TypeError, match=r"filters must be a list of filter numbers, e.g. \[3\]") as info:
+        filters.filter_patterns(tiny_model, "c2", 3)
+    assert isinstance(info.value, ConvlensError)
+    with pytest.raises(ValueError, match="seed must be 0 or more"):
+        filters.start_image(0, seed=-1)
+
+
+def test_a_raw_pattern_a_little_outside_zero_one_is_a_valid_start(tiny_model):
+    (live,) = live_filters(tiny_model, "c2", 1)
+    raw = filters.filter_patterns(tiny_model, "c2", [live], steps=3, size=SIZE, deprocess=False)
+    stretched = (raw - 0.5) * 12 + 0.5  # values beyond [0, 1], as a long ascent gives
+    assert stretched.min() < 0 or stretched.max() > 1
+    more = filters.filter_patterns(tiny_model, "c2", [live], steps=2, start=stretched, deprocess=False)
+    assert more.shape == raw.shape and np.all(np.isfinite(more))
+
+
+def test_the_ascent_transforms_are_small_functions_that_compose():
+    import tensorflow as tf
+
+    from convlens import ascent
+
+    shifts = np.stack([ascent.jitter_shift(tf.constant(7), tf.constant(step), 4).numpy() for step in range(50)])
+    assert shifts.min() >= -4 and shifts.max() <= 4 and len({tuple(s) for s in shifts}) > 10
+    np.testing.assert_array_equal(ascent.jitter_shift(tf.constant(7), tf.constant(3), 4), shifts[3])
+    images = tf.constant(np.random.default_rng(1).random((2, 9, 9, 3)).astype(np.float32))
+    np.testing.assert_array_equal(ascent.roll(ascent.roll(images, [2, -3]), [-2, 3]), images)
+    kernel = ascent.gaussian_kernel(0.7, 3)
+    assert kernel.shape == (5, 5, 3, 1)
+    np.testing.assert_allclose(kernel.sum(axis=(0, 1)), 1.0, rtol=1e-6)
+    flat = tf.fill((1, 9, 9, 3), 0.25)
+    np.testing.assert_allclose(ascent.gaussian_blur(flat, kernel), flat, rtol=1e-6)
+    blurred = ascent.gaussian_blur(images, kernel).numpy()
+    assert blurred.shape == images.shape and blurred.std() < images.numpy().std()
+    grads = tf.constant(np.random.default_rng(2).normal(size=(2, 9, 9, 3)).astype(np.float32))
+    moved = (ascent.normalized_step(images, grads, 0.1, 0.0) - images).numpy()
+    np.testing.assert_allclose(np.sqrt((moved**2).mean(axis=(1, 2, 3))), 0.1, rtol=1e-5)

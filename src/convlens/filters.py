@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .ascent import ascent_settings, compiled_ascent, feature_extractor
-from .core import as_batch, batch_slices, check_channels, check_int, find_layer
+from .ascent import ascent_settings, compiled_ascent, feature_extractor, run_ascent
+from .core import as_batch, check_channels, check_int, find_layer
 from .errors import ArgumentError, ArgumentTypeError, InputImageError
 from .submodels import quiet_tensorflow, smallest_input_size
 
@@ -41,11 +41,11 @@ __all__ = [
     "NOISE_AMPLITUDE",
     "NOISE_OFFSET",
     "OBJECTIVES",
+    "PATTERN_BOUNDS",
     "PATTERN_SIZE",
     "PIXEL_SCALE",
     "STEPS",
     "STEP_SIZE",
-    "check_pattern_layer",
     "deprocess_image",
     "filter_pattern",
     "filter_patterns",
@@ -95,6 +95,10 @@ MAX_PATTERN_SIZE = 1024
 """Largest ``size`` accepted (pixels): memory grows with ``batch_size * size**2`` (``size=2000``
 took 2.7 GB for a few filters of the small convnet, ``size=10000`` crashed the process)."""
 
+PATTERN_BOUNDS = (-10.0, 10.0)
+"""Values accepted in start images and raw patterns ([0, 1] units): an optimized pattern strays a little
+outside [0, 1], a 0-255 image given by mistake (gray 128) lies far outside and is refused."""
+
 OBJECTIVES = ("activation", "pre_activation", "auto")
 """What the ascent maximizes: ``"activation"``, the lecture's mean activation (after the ReLU);
 ``"pre_activation"``, the mean value before the layer's activation function, which still has a
@@ -118,7 +122,7 @@ def start_image(
     depends on ``(seed, index)`` only, so a filter starts from the same image whether it is
     optimized alone or in a batch with others.
     """
-    rng = np.random.default_rng((int(seed), int(index)))
+    rng = np.random.default_rng((check_int("seed", seed, 0), check_int("index", index, 0)))
     noise = rng.random((check_int("size", size, 1), size, channels), dtype=np.float64)
     return (noise * noise_amplitude + noise_offset).astype(np.float32)
 
@@ -139,14 +143,6 @@ def deprocess_image(x: np.ndarray, std: float = DEPROCESS_STD) -> np.ndarray:
     x = x - x.mean()
     x = x / (x.std() + 1e-5) * std + 0.5
     return (np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def check_pattern_layer(model: keras.Model, layer_name: str):
-    """The layer ``layer_name`` of ``model`` if it is a convolution or 2-D pooling, else a clear error.
-
-    :func:`convlens.core.find_layer` with ``kind="filters"``.
-    """
-    return find_layer(model, layer_name, "filters")
 
 
 def _check_indices(layer, indices: Sequence[int]) -> np.ndarray:
@@ -202,67 +198,45 @@ def filter_patterns(
     all steps run inside one compiled call. ``batch_size`` bounds the memory used at once.
     ``size`` must lie between the layer's smallest valid input and :data:`MAX_PATTERN_SIZE`.
     """
-    import tensorflow as tf
-
-    layer = check_pattern_layer(model, layer_name)
+    layer = find_layer(model, layer_name, "filters")
     values = _check_indices(layer, indices)
-    steps = check_int("steps", steps, 0)
-    seed = check_int("seed", seed)
+    steps, seed = check_int("steps", steps, 0), check_int("seed", seed, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     settings = ascent_settings(
         step_size, gradient_epsilon, regularized, jitter_pixels, blur_sigma, blur_every, jit_compile
     )
     if objective not in OBJECTIVES:
         raise ArgumentError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
+    images = _start_images(model, layer, values, seed, size, start)
+    parts = [(objective, np.ones(len(values), bool))]
+    if objective == "auto":
+        silent = silent_filters(model, layer_name, values, start=images)
+        parts = [("activation", ~silent), ("pre_activation", silent)]
+    raw = np.empty_like(images)
+    offset = 0
+    for part, mask in parts:
+        if mask.any():
+            ascend, _ = compiled_ascent(model, layer_name, images.shape[-1], part, images.shape[1], settings)
+            raw[mask] = run_ascent(ascend, images[mask], values[mask], steps, seed, batch_size, callback,
+                                   offset, steps * len(values))
+            offset += steps * int(mask.sum())
+    return deprocess_image(raw) if deprocess else raw
+
+
+def _start_images(model: keras.Model, layer, values: np.ndarray, seed: int, size, start) -> np.ndarray:
+    """:func:`start_image` of each filter, or ``start`` checked: one square image per filter, plausible values."""
     channels = int(model.inputs[0].shape[-1])
     if start is None:
         size = _check_size(model, layer, size)
-        images = np.stack([start_image(int(i), seed, size, channels) for i in values])
-    else:
-        images = as_batch(start, unit_range=False, what="start images")
-        if images.shape[0] != len(values) or images.shape[1] != images.shape[2] or images.shape[-1] != channels:
-            raise InputImageError(
-                f"start must be a batch of {len(values)} square images (N, H, H, {channels}), one per filter; "
-                f"got shape {images.shape}."
-            )
-        size = _check_size(model, layer, images.shape[1])
-    if objective == "auto":
-        silent = silent_filters(model, layer_name, values, start=images)
-        raw = np.empty_like(images)
-        offset = 0
-        for part, mask in (("activation", ~silent), ("pre_activation", silent)):
-            if not mask.any():
-                continue
-            tick = None
-            if callback is not None:
-                def tick(done, _total, offset=offset):
-                    callback(offset + done, steps * len(values))
-            raw[mask] = filter_patterns(
-                model, layer_name, values[mask], steps=steps, seed=seed, start=images[mask], regularized=regularized,
-                objective=part, deprocess=False, batch_size=batch_size, callback=tick, step_size=step_size,
-                gradient_epsilon=gradient_epsilon, jitter_pixels=jitter_pixels, blur_sigma=blur_sigma,
-                blur_every=blur_every, jit_compile=jit_compile,
-            )
-            offset += steps * int(mask.sum())
-        return deprocess_image(raw) if deprocess else raw
-    ascend, _ = compiled_ascent(model, layer_name, channels, objective, size, settings)
-    chunk = 1 if callback is not None else max(steps, 1)
-    results = []
-    total = steps * len(values)
-    done = 0
-    for rows in batch_slices(len(values), batch_size):
-        batch = tf.constant(images[rows])
-        batch_indices = tf.constant(values[rows])
-        for first in range(0, steps, chunk):
-            n = min(chunk, steps - first)
-            with quiet_tensorflow():
-                batch = ascend(batch, batch_indices, tf.constant(first), tf.constant(n), tf.constant(seed))
-            done += n * int(batch_indices.shape[0])
-            if callback is not None:
-                callback(done, total)
-        results.append(batch.numpy())
-    raw = np.concatenate(results)
-    return deprocess_image(raw) if deprocess else raw
+        return np.stack([start_image(int(i), seed, size, channels) for i in values])
+    images = as_batch(start, unit_range=False, what="start images", bounds=PATTERN_BOUNDS)
+    if images.shape[0] != len(values) or images.shape[1] != images.shape[2] or images.shape[-1] != channels:
+        raise InputImageError(
+            f"start must be a batch of {len(values)} square images (N, H, H, {channels}), one per filter; "
+            f"got shape {images.shape}."
+        )
+    _check_size(model, layer, images.shape[1])
+    return images
 
 
 def filter_pattern(model: keras.Model, layer_name: str, index: int, **kwargs) -> np.ndarray:
@@ -285,8 +259,8 @@ def mean_filter_activations(
     """
     import tensorflow as tf
 
-    layer = check_pattern_layer(model, layer_name)
-    images = as_batch(images, unit_range=False)
+    layer = find_layer(model, layer_name, "filters")
+    images = as_batch(images, unit_range=False, bounds=PATTERN_BOUNDS)
     size = _check_size(model, layer, images.shape[1])
     extractor = feature_extractor(model, layer_name, size=size)
     if indices is None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import filters
-from ..core import conv_and_pooling_layer_names
+from ..core import conv_and_pooling_layer_names, find_layer
 from ..errors import ArgumentError
 from .pager import image_pager
 
@@ -38,7 +38,7 @@ def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int
 
     names = list(layer_names) if layer_names else conv_and_pooling_layer_names(model)
     for name in names:
-        filters.check_pattern_layer(model, name)
+        find_layer(model, name, "filters")
 
     def channels(name: str) -> int:
         return int(model.get_layer(name).output.shape[-1])
