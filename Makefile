@@ -29,7 +29,7 @@ NBVAL_BACKEND ?= TF_ENABLE_ONEDNN_OPTS=0
 JB_FLAGS := -W --keep-going
 
 .PHONY: setup book book-instructors handout test unit nbval notebooks lint bench browser-deps clean \
-	public-layout public-run sync sync-check
+	public-layout public-run sync sync-check lab
 
 setup: $(STAMP)
 
@@ -42,20 +42,20 @@ $(STAMP): pyproject.toml requirements-lock.txt
 	touch $@
 
 ## The students' book: stored outputs rendered, nothing executed, works offline.
-book: $(STAMP)
+book: $(STAMP) lab
 	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo "Book: _build/html/index.html"
 
 ## The instructors' book: the same pages with every solution shown (book/_ext/convlens_book.py).
-book-instructors: $(STAMP)
+book-instructors: $(STAMP) lab
 	rm -rf _build/instructors _build/.instructors
 	CONVLENS_BOOK=instructors $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/.instructors
 	mv _build/.instructors/_build/html _build/instructors && rm -rf _build/.instructors
 	@echo "Instructors' book: _build/instructors/index.html"
 
 ## A handout: the same pages with the solutions removed entirely (sphinx-exercise's hide_solutions).
-handout: $(STAMP)
+handout: $(STAMP) lab
 	rm -rf _build/handout _build/.handout
 	CONVLENS_BOOK=handout $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/.handout
 	mv _build/.handout/_build/html _build/handout && rm -rf _build/.handout
@@ -110,10 +110,35 @@ sync: $(STAMP)
 sync-check: $(STAMP)
 	$(PY) tools/sync_notebooks.py --check
 
-bench: $(STAMP)
+bench: $(STAMP) lab
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_filters.py
 	$(PY) bench/bench_gradcam.py
+	$(PY) bench/bench_lab.py
+
+## The live lab (book/lab.md and the `convlens-lab` panels, book/_ext/convlens_lab.py), all build
+## outputs in $(LAB_DIR), which the book copies into its _static/lab: TensorFlow.js and its WASM
+## back-end from the npm registry (pinned by package-lock.json, `npm ci`), the committed weights in
+## TensorFlow.js's weights format with the layer list read from Keras (python -m convlens.tfjs),
+## the sample photos (from $$CONVLENS_DATA), and the lab's module (lab/).
+LAB_DIR := _build/lab
+LAB_NPM := node_modules/.package-lock.json
+LAB_VENDOR := node_modules/@tensorflow/tfjs/dist/tf.min.js \
+	$(addprefix node_modules/@tensorflow/tfjs-backend-wasm/dist/,tf-backend-wasm.min.js tfjs-backend-wasm.wasm \
+	tfjs-backend-wasm-simd.wasm tfjs-backend-wasm-threaded-simd.wasm)
+
+lab: $(LAB_DIR)/lab.json $(LAB_NPM)
+	mkdir -p $(LAB_DIR)/vendor
+	cp $(LAB_VENDOR) $(LAB_DIR)/vendor/
+	cp lab/convlens-lab.js lab/convlens-lab.css $(LAB_DIR)/
+
+$(LAB_DIR)/lab.json: $(STAMP) src/convlens/tfjs.py $(wildcard data/models/*.weights.h5)
+	$(PY) -m convlens.tfjs --out $(LAB_DIR)
+
+$(LAB_NPM): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The lab needs Node.js and npm (Debian: apt-get install nodejs npm)"; exit 2; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
 
 ## Debian's Chromium for the browser test (Playwright's Python package, in the lock, drives it).
 browser-deps:

@@ -38,8 +38,8 @@ MARKER = 'class="convlens-lab"'
 SCRIPT = "lab/convlens-lab.js"
 ENV_VAR = "CONVLENS_LAB_DIR"
 FALLBACK = (
-    "This live panel runs the book's trained models in your browser. It needs JavaScript and "
-    "WebAssembly, and a book built with <code>make book</code>."
+    "This live panel runs the book's trained models in your browser: it needs JavaScript and "
+    "WebAssembly."
 )
 
 logger = logging.getLogger(__name__)

@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="photo folder with validation/ (default: $CONVLENS_DATA); none: no samples")
     parser.add_argument("--samples", type=int, default=SAMPLES_PER_CLASS, help="sample photos per class")
     args = parser.parse_args(argv)
-    lab = export_lab(args.out, args.variants, args.data, args.samples)
+    lab = export_lab(args.out, args.variants, args.data or None, args.samples)
     for entry in lab["variants"]:
         print(f"{entry['name']}: {entry['bytes']:,} bytes -> {args.out / entry['model']}")
     print(f"{len(lab['samples'])} sample photos; settings in {args.out / 'lab.json'}")
