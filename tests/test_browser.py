@@ -303,9 +303,8 @@ def _pages_containing(edition: str, marker: str, absent: str) -> list[str]:
     return pages or [pytest.param(None, marks=pytest.mark.skip(reason=absent))]
 
 
-@pytest.mark.parametrize("path", _pages_containing("students", "convlens-pager", "no page with a .convlens-pager"))
-def test_pagers_respond_to_slider_and_group(book, path):
-    tab = book("students")
+def _check_pagers(tab, path: str) -> None:
+    """Every pager of the page shows one frame, and another after its slider or its drop-down moves."""
     page = tab.open(path)
     pagers = page.locator(".convlens-pager")
     assert pagers.count() > 0
@@ -333,8 +332,14 @@ def test_pagers_respond_to_slider_and_group(book, path):
             assert switched["count"] == 1 and switched["group"] == "1" and switched["width"] > 0, (
                 f"{path} pager {i}: choosing the second group did not show it ({switched.get('alt')!r})"
             )
-    _screenshot(page, path, "__pagers-moved")
     assert not tab.errors, "; ".join(tab.errors)
+
+
+@pytest.mark.parametrize("path", _pages_containing("students", "convlens-pager", "no page with a .convlens-pager"))
+def test_pagers_respond_to_slider_and_group(book, path):
+    tab = book("students")
+    _check_pagers(tab, path)
+    _screenshot(tab.page, path, "__pagers-moved")
 
 
 def test_chapters_with_viewers_have_them():
@@ -527,7 +532,7 @@ def _fake_book(folder: Path) -> dict[str, list[str]]:
 
     from convlens.plotting import common
     from convlens.plotting.stamp import stamp
-    from convlens.widgets.pager import encode_image
+    from convlens.widgets.pager import encode_image, image_pager_html
 
     rng = np.random.default_rng(0)
     (folder / "_images").mkdir(parents=True)
@@ -565,6 +570,9 @@ def _fake_book(folder: Path) -> dict[str, list[str]]:
             f'<html><body><main><article><div class="cell_output">{body}</div></article></main></body></html>')
         expected[f"book/{name}.html"] = finds
     words = "<p>Run <code>make test</code>; the bench/ folder; nbval; a tolerance. Make a guess, make its way.</p>"
+    viewer = image_pager_html({"a": [rng.random((6, 6)) for _ in range(3)], "b": [rng.random((6, 6))] * 2},
+                              item_label="it's </b>")
+    (folder / "book" / "pager.html").write_text(f"<html><body><main><article>{viewer}</article></main></body>")
     for name in ("words", "instructors"):
         (folder / "book" / f"{name}.html").write_text(f"<html><body><main><article>{words}</article></main></body>")
     return expected
@@ -577,6 +585,7 @@ def test_the_checks_fail_on_a_fake_page(book, tmp_path):
         problems = _figure_problems(tab.open(path), tab.base, tmp_path)
         assert len(problems) == len(finds) and all(f in p for f, p in zip(finds, problems, strict=True)), (
             f"{path}: expected problems with {finds}, got {problems}")
+    _check_pagers(tab, "book/pager.html")  # the pager of convlens.widgets as it is now
     found = _word_problems(tab.open("book/words.html"), "book/words.html")
     assert [p.split(" in ")[0] for p in found] == ["'bench'", "'nbval'", "'tolerance'", "'make test'"], found
     assert _word_problems(tab.open("book/instructors.html"), "book/instructors.html") == []
