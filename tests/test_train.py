@@ -255,7 +255,7 @@ def test_zero_epochs_or_batch_size_are_refused(tmp_path, capsys):
         with pytest.raises(SystemExit) as caught:
             train.main(["baseline", flag, "0", "--data-dir", str(nowhere), "--out-dir", str(tmp_path / "m")])
         assert caught.value.code == 2
-        assert f"{flag}: must be at least 1, not 0" in capsys.readouterr().err
+        assert f"{flag}: the count must be 1 or more; got 0" in capsys.readouterr().err
     assert not (tmp_path / "m").exists(), "nothing was written"
 
 
@@ -303,3 +303,19 @@ def test_full_variant_trains_on_train_plus_extra(tiny_dataset, tmp_path, monkeyp
     assert set(record["history"][0]["dead_channels"]) == {"conv2d_1", "conv2d_2", "conv2d_3", "conv2d_4"}
     model = models.small_convnet(dropout=0.5, name="full")
     models.load_weights_checked(model, tmp_path / "models" / "full.weights.h5")
+
+
+def test_what_a_killed_save_left_is_removed_by_the_next_run(tiny_dataset, tmp_path, capsys):
+    out, ckpt = tmp_path / "models", tmp_path / "ckpt"
+    out.mkdir()
+    left = [out / ".baseline.weights.h5.k2j3.part.weights.h5", out / ".baseline.json.x81.part.json",
+            ckpt / ".epoch-0003.weights.h5.q1.part.weights.h5"]
+    kept = [out / ".dataaug.weights.h5.z9.part.weights.h5", out / "baseline.weights.h5"]  # another variant's
+    write_history(ckpt, "dataaug", {"epoch-0001.weights.h5": b"", "epoch-0001.optimizer.npz": b""})
+    for path in left + kept:
+        path.write_bytes(b"x" * 10)
+    with pytest.raises(train.CheckpointError):  # the run stops at the checkpoint of another variant ...
+        run("baseline", tiny_dataset, tmp_path, epochs=1)
+    assert not any(path.exists() for path in left), "... after removing the leftovers of killed saves"
+    assert all(path.exists() for path in kept)
+    assert str(left[0]) in capsys.readouterr().out

@@ -15,39 +15,36 @@ augmentation run as layers inside the training graph (:mod:`convlens.augment`).
 
 A full checkpoint (weights, optimizer state, history, the variant and optimizer that wrote it)
 is written after every epoch to ``--checkpoint-dir`` (default
-``~/.cache/convlens/checkpoints/VARIANT``); running the same command again resumes from it.
-After every epoch the weights (without optimizer state) and a JSON training record are also
-written to ``data/models/``, so that an interrupted run still leaves a usable, honestly
-labelled model. Every file is written atomically (:mod:`convlens.files`).
+``~/.cache/convlens/checkpoints/VARIANT``, :func:`convlens.settings.checkpoint_dir`); running the
+same command again resumes from it. After every epoch the weights (without optimizer state) and a
+JSON training record are also written to ``data/models/``, so that an interrupted run still leaves
+a usable, honestly labelled model. Every file is written atomically; the files of a run are
+:mod:`convlens.train_files`'.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
-import platform
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import settings
+from .core import check_int
 from .errors import CheckpointError
 from .files import atomic_path, write_text_atomic
 from .settings import VARIANTS, Recipe
+from .train_files import Run, committed_epochs, load_checkpoint, record_base, remove_leftovers, save_checkpoint
 
 __all__ = ["CENSUS_PHOTOS", "export_weights", "main", "make_optimizer", "train", "training_model"]
 
 
 CENSUS_PHOTOS = 500
 """Validation photos on which the dead channels are counted after every epoch (all at the end)."""
-
-
 
 
 def training_model(net, augmentation: dict | None, seed: int):
@@ -80,115 +77,15 @@ def export_weights(net, path: str | Path) -> None:
         net.save_weights(temporary)
 
 
-def _machine() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    device = f"GPU: {len(gpus)}" if gpus else "no GPU"
-    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()} ({device})"
-
-
-def _load_checkpoint(trainer, ckpt: Path, variant: str, recipe: Recipe) -> dict | None:
-    """Restore weights, optimizer state and history from ``ckpt``; None if there is no checkpoint.
-
-    ``history.json`` is written last and names the epoch's weight and optimizer files, so a
-    kill at any point of a save leaves it naming the previous epoch's complete files.
-    """
-    fix = f"delete the folder {ckpt} to start over (or pass --restart, or another --checkpoint-dir)"
-    if not (ckpt / "history.json").is_file():
-        if any(ckpt.glob("epoch-*")):
-            raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (no history.json); {fix}.")
-        return None  # nothing, or the files of a first save that was interrupted
-    try:
-        history = json.loads((ckpt / "history.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read ({exc}); {fix}.") from None
-    if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
-        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read (history.json has no list of epochs); {fix}.")
-    written_by = (history.get("variant", variant), history.get("optimizer"))
-    if written_by != (variant, recipe.optimizer_text):
-        raise CheckpointError(
-            f"The checkpoint in {ckpt} was written by the {written_by[0]!r} variant with {written_by[1]}, "
-            f"not {variant!r} with {recipe.optimizer_text}; {fix}."
-        )
-    _restore(trainer, ckpt, history.get("files", []), fix)
-    return history
-
-
-def _restore(trainer, ckpt: Path, files: list[str], fix: str) -> None:
-    missing = [name for name in files if not (ckpt / name).is_file()]
-    if len(files) != 2 or missing:
-        raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (no {', '.join(missing) or 'files'}); {fix}.")
-    try:
-        trainer.load_weights(ckpt / files[0])
-        with np.load(ckpt / files[1]) as saved:
-            for i, variable in enumerate(trainer.optimizer.variables):
-                variable.assign(saved[f"v{i}"])
-    except Exception as exc:  # noqa: BLE001 - h5py, numpy and Keras fail in many ways
-        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
-        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read ({reason}); {fix}.") from None
-
-
-def _save_checkpoint(trainer, ckpt: Path, history: dict) -> None:
-    """Write the epoch's weights and optimizer state under new names, then ``history.json`` naming them.
-
-    Only then are the previous epoch's files deleted: whenever a kill comes, ``history.json``
-    names a complete, matching set.
-    """
-    epoch = len(history["epochs"])
-    files = [f"epoch-{epoch:04d}.weights.h5", f"epoch-{epoch:04d}.optimizer.npz"]
-    with atomic_path(ckpt / files[0]) as temporary:
-        trainer.save_weights(temporary)
-    with atomic_path(ckpt / files[1]) as temporary:
-        with open(temporary, "wb") as stream:
-            np.savez(stream, **{f"v{i}": v.numpy() for i, v in enumerate(trainer.optimizer.variables)})
-    history["files"] = files
-    write_text_atomic(ckpt / "history.json", json.dumps(history))
-    for old in [*ckpt.glob("epoch-*.weights.h5"), *ckpt.glob("epoch-*.optimizer.npz"), *ckpt.glob(".*.part*")]:
-        if old.name not in files:
-            old.unlink(missing_ok=True)
-
-
-def _committed_epochs(record_path: Path, recipe: Recipe) -> int:
-    """Epochs completed by the committed record of this recipe (0 if missing, unreadable or another recipe)."""
-    try:
-        record = json.loads(record_path.read_text())
-        return int(record["epochs_completed"]) if record.get("optimizer") == recipe.optimizer_text else 0
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return 0
-
-
-@dataclass
-class _Run:
-    """What one call of :func:`train` works with."""
-
-    variant: str
-    recipe: Recipe
-    epochs: int
-    batch_size: int
-    seed: int
-    out: Path
-    ckpt: Path
-    data_root: Path
-
-    @property
-    def weights(self) -> Path:
-        return self.out / f"{self.variant}.weights.h5"
-
-    @property
-    def record(self) -> Path:
-        return self.out / f"{self.variant}.json"
-
-
-def _resume(run: _Run, net, trainer) -> tuple[dict, str | None]:
+def _resume(run: Run, net, trainer) -> tuple[dict, str | None]:
     """The history to go on from: the checkpoint's, the committed weights' (same recipe), or none."""
     from . import models
 
-    history = _load_checkpoint(trainer, run.ckpt, run.variant, run.recipe)
+    history = load_checkpoint(trainer, run.ckpt, run.variant, run.recipe)
     if history is not None:
         print(f"Resuming {run.variant} from {run.ckpt} after epoch {len(history['epochs'])}.", flush=True)
         return history, None
-    done = _committed_epochs(run.record, run.recipe)
+    done = committed_epochs(run.record, run.recipe)
     if done and run.weights.is_file():
         # No checkpoint (a new machine): go on from the committed weights of the same recipe,
         # with a fresh optimizer state, and say so in the record.
@@ -202,7 +99,7 @@ def _resume(run: _Run, net, trainer) -> tuple[dict, str | None]:
     return {"epochs": [], "wall_time_s": 0.0}, None
 
 
-def _photos(run: _Run) -> dict:
+def _photos(run: Run) -> dict:
     """Training and validation photos decoded once (``uint8``), their labels, and their counts."""
     from . import data
 
@@ -236,36 +133,7 @@ def _batches(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int)
     return batches.prefetch(2)
 
 
-def _record_base(run: _Run, photos: dict) -> dict:
-    import keras
-    import tensorflow as tf
-
-
-    counts = photos["counts"]
-    steps = math.ceil(sum(counts["train"].values()) / run.batch_size)
-    return {
-        "variant": run.variant,
-        "command": (f"python -m convlens.train {run.variant} --epochs {run.epochs} "
-                    f"--batch-size {run.batch_size} --seed {run.seed}"),
-        "seed": run.seed,
-        "batch_size": run.batch_size,
-        "steps_per_epoch": steps,
-        "optimizer": run.recipe.optimizer_text,
-        "loss": "binary_crossentropy",
-        "augmentation": run.recipe.augmentation,
-        "dropout": run.recipe.dropout,
-        "recipe_reason": run.recipe.why,
-        "data": (f"{run.data_root.name}: {' + '.join(run.recipe.splits)} = {counts['train']['cats']} cats + "
-                 f"{counts['train']['dogs']} dogs for training; validation "
-                 f"{counts['validation']['cats']} + {counts['validation']['dogs']}"),
-        "trained_on": _machine(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "epochs_planned": run.epochs,
-    }
-
-
-def _epoch_saver(run: _Run, net, history: dict, write_record, census_photos: np.ndarray):
+def _epoch_saver(run: Run, net, history: dict, write_record, census_photos: np.ndarray):
     """The callback that records, exports and checkpoints after every epoch, in that order."""
     import keras
 
@@ -288,12 +156,12 @@ def _epoch_saver(run: _Run, net, history: dict, write_record, census_photos: np.
             # them, so "nothing to do" on a re-run never leaves a trained epoch unexported.
             export_weights(net, run.weights)
             write_record()
-            _save_checkpoint(self.model, run.ckpt, history)
+            save_checkpoint(self.model, run.ckpt, history)
 
     return EpochSaver()
 
 
-def _final_measures(run: _Run, net, photos: dict) -> dict:
+def _final_measures(run: Run, net, photos: dict) -> dict:
     """Test accuracy (when there is a test split) and the dead-channel census on every validation photo."""
     from . import data
     from .measures.feature_maps import dead_channel_census
@@ -308,9 +176,8 @@ def _final_measures(run: _Run, net, photos: dict) -> dict:
     return result
 
 
-def _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir) -> _Run:
+def _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir) -> Run:
     from . import data, models
-    from .core import check_int
 
     recipe = settings.recipe(variant)
     epochs = recipe.epochs if epochs is None else check_int("epochs", epochs, 1)
@@ -320,7 +187,10 @@ def _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt.mkdir(parents=True, exist_ok=True)
     data_root = Path(data_dir) if data_dir else data.find_data_dir()
-    return _Run(variant, recipe, epochs, batch_size, seed, out, ckpt, data_root)
+    run = Run(variant, recipe, epochs, batch_size, seed, out, ckpt, data_root)
+    for path in remove_leftovers(run):
+        print(f"Removed {path}, left by a killed save.", flush=True)
+    return run
 
 
 def train(variant: str, epochs: int | None = None, batch_size: int | None = None, seed: int = 0,
@@ -343,7 +213,7 @@ def train(variant: str, epochs: int | None = None, batch_size: int | None = None
     history, resumed_note = _resume(run, net, trainer)
     history.update(variant=variant, optimizer=run.recipe.optimizer_text)
     start_epoch = len(history["epochs"])
-    behind = start_epoch > _committed_epochs(run.record, run.recipe)
+    behind = start_epoch > committed_epochs(run.record, run.recipe)
     if start_epoch >= run.epochs and not behind:
         print(f"{variant}: {start_epoch} epochs already trained (asked for {run.epochs}); nothing to do, "
               "no file changed.", flush=True)
@@ -354,9 +224,9 @@ def train(variant: str, epochs: int | None = None, batch_size: int | None = None
     run.epochs = max(run.epochs, start_epoch)
     keras.utils.set_random_seed(seed + start_epoch)  # a resumed run does not replay epoch 1's draws
     photos = _photos(run)
-    notes = models.training_record(variant, folder=run.out).get("notes", []) if _committed_epochs(
+    notes = models.training_record(variant, folder=run.out).get("notes", []) if committed_epochs(
         run.record, run.recipe) else []
-    base = {**_record_base(run, photos), "notes": notes + ([resumed_note] if resumed_note else [])}
+    base = {**record_base(run, photos), "notes": notes + ([resumed_note] if resumed_note else [])}
 
     def write_record(extra: dict | None = None) -> dict:
         record = {**base, "epochs_completed": len(history["epochs"]),
@@ -378,19 +248,24 @@ def train(variant: str, epochs: int | None = None, batch_size: int | None = None
     return record
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _count(text: str) -> int:
+    """A command-line count (epochs, batch size): :func:`convlens.core.check_int`, said in argparse's way."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    try:
+        return check_int("the count", value, 1)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m convlens.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("variant", choices=sorted(VARIANTS))
     defaults = ", ".join(f"{v} {r.epochs}" for v, r in VARIANTS.items())
-    parser.add_argument("--epochs", type=_positive_int, default=None, help=f"total epochs (default: {defaults})")
-    parser.add_argument("--batch-size", type=_positive_int, default=None, help="default: 32")
+    parser.add_argument("--epochs", type=_count, default=None, help=f"total epochs (default: {defaults})")
+    parser.add_argument("--batch-size", type=_count, default=None, help="default: 32")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=None, help="where weights and record go (default data/models)")
     parser.add_argument("--checkpoint-dir", default=None)
