@@ -191,9 +191,17 @@ def _extract_checked(archive: Path, target: Path, expected_counts: dict[str, dic
 
 
 def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Extract a zip file, refusing any member whose path would land outside ``target``."""
+    """Extract a zip file, refusing any member whose path would land outside ``target``.
+
+    A file that is not a zip archive (a web page, a truncated download) is refused with a
+    :class:`~convlens.errors.DataNotFoundError` naming it, as is an escaping member.
+    """
     target = Path(target).resolve()
-    with zipfile.ZipFile(archive) as zipped:
+    try:
+        zipped = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataNotFoundError(f"Cannot extract {archive}: it is not a readable zip archive ({exc}).") from None
+    with zipped:
         for member in zipped.infolist():
             destination = (target / member.filename).resolve()
             if destination != target and target not in destination.parents:

@@ -208,12 +208,20 @@ def _decode_to_batch(raw: bytes, name: str, size: tuple[int, int]) -> np.ndarray
 def _check_pixels(raw: bytes, name: str) -> None:
     """Refuse an image over :data:`MAX_IMAGE_PIXELS` from its header, before decoding it."""
     import io
+    import warnings
 
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(raw)) as image:
-            width, height = image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit speaks below
+            with Image.open(io.BytesIO(raw)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as exc:  # over PIL's own limit, far over ours: refused, not decoded
+        raise ImageLoadError(
+            f"{name} is larger than PIL will open ({exc}), far more than this book's limit of "
+            f"{MAX_IMAGE_PIXELS:,} pixels; shrink it first."
+        ) from None
     except Exception:  # noqa: BLE001 - not for PIL: TensorFlow's decoder will say what is wrong
         return
     if width * height > MAX_IMAGE_PIXELS:

@@ -202,7 +202,7 @@ def _check_vgg16_arguments(include_top: bool, input_shape) -> None:
         raise ArgumentError(
             f"VGG16 with include_top=True is ImageNet's classifier, whose dense layers take "
             f"{VGG16_SIZE} x {VGG16_SIZE} images only; got input_shape={shape}. Leave input_shape out "
-            "(gradcam.imagenet_cats_vs_dogs resizes the photos), or use include_top=False for another size."
+            "(convlens.adapters.imagenet_cats_vs_dogs resizes the photos), or use include_top=False for another size."
         )
     if any(side is not None and side < VGG16_MIN_SIZE for side in shape[:2]):
         raise ArgumentError(
