@@ -88,7 +88,7 @@ notebooks: $(STAMP)
 		MPLBACKEND=module://matplotlib_inline.backend_inline ../$(VENV)/bin/jupyter execute --inplace --timeout=900 $$nb || exit 1; \
 		echo "$$nb: executed in $$SECONDS s"; \
 	done
-	$(PY) tools/clean_notebooks.py $(NOTEBOOKS)
+	$(PY) tools/clean_notebooks.py --in-place $(NOTEBOOKS)
 	$(PY) tools/sync_notebooks.py
 
 ## Every chapter executed top to bottom against the public archive's layout (train 1000 + 1000,

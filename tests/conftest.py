@@ -17,10 +17,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "slow: fits a model or runs VGG16 notebook cells; make unit leaves these out")
-
-
 @pytest.fixture
 def tiny_dataset(tmp_path: Path) -> Path:
     """train/validation/test folders with 3 cats and 3 dogs each (random-pixel JPEGs)."""

@@ -253,6 +253,7 @@ def reader(installed, tmp_path):
     )
 
 
+@pytest.mark.slow  # a Python subprocess on a non-editable copy
 def test_installed_outside_the_repository_fetches_and_loads(reader, server):
     """The downloaded chapter's path: the real dataaug weights arrive and load_trained works."""
     for name in ("dataaug.weights.h5", "dataaug.json"):
@@ -266,6 +267,7 @@ def test_installed_outside_the_repository_fetches_and_loads(reader, server):
     assert sorted(p.name for p in cache.iterdir()) == sorted(FILES)
 
 
+@pytest.mark.slow  # a Python subprocess on a non-editable copy
 def test_installed_cut_short_and_html_are_not_kept(reader, server):
     server.serve("data/models/dataaug.weights.h5", FILES["dataaug.weights.h5"] * 20, kind="cut", cut_at=504)
     server.serve("data/models/baseline.weights.h5", kind="html")
@@ -276,6 +278,7 @@ def test_installed_cut_short_and_html_are_not_kept(reader, server):
     assert (cache / "full.weights.h5").is_file()
 
 
+@pytest.mark.slow  # a Python subprocess on a non-editable copy
 def test_installed_slow_drip_meets_the_deadline(reader, server):
     server.serve("data/models/baseline.weights.h5", FILES["baseline.weights.h5"], kind="drip", interval=0.2)
     result = reader.run(arguments={"base_url": server.base, "deadline": 1})
@@ -283,6 +286,7 @@ def test_installed_slow_drip_meets_the_deadline(reader, server):
     assert not (Path(result["folder"]) / "baseline.weights.h5").exists()
 
 
+@pytest.mark.slow  # a Python subprocess on a non-editable copy
 def test_installed_without_a_server_says_how_to_get_them(reader):
     base = closed_port_url("repo").rsplit("/", 1)[0]
     result = reader.run(arguments={"base_url": base, "timeout": 2})
@@ -291,6 +295,7 @@ def test_installed_without_a_server_says_how_to_get_them(reader):
     assert "env" not in result or result["env"] is None
 
 
+@pytest.mark.slow  # a Python subprocess on a non-editable copy
 def test_installed_inside_the_repository_does_nothing(installed, tmp_path):
     """A non-editable install run from the clone's book/ finds the committed weights: no output."""
     result = run_installed(installed, ROOT / "book", tmp_path, {"base_url": closed_port_url("x")})

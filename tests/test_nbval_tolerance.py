@@ -99,6 +99,7 @@ def _notebook(path: Path, printed: str, stored: str, tags: list[str]) -> Path:
     return path
 
 
+@pytest.mark.slow  # pytest in a subprocess, with a notebook kernel
 @pytest.mark.parametrize(
     ("printed", "tags", "passes"),
     [

@@ -88,6 +88,7 @@ def test_sync_writes_a_twin_and_the_check_catches_every_drift(tmp_path):
     assert sync.orphans(notebook.parent) == [twin.parent / "02_gone.md"]
 
 
+@pytest.mark.slow  # jupytext's command line in a subprocess
 def test_jupytext_pairing_in_pyproject_writes_the_same_twin(tmp_path):
     """`jupytext --sync` (and Jupyter with jupytext) use pyproject.toml's pairing: the same file."""
     jupytext_cli = Path(sys.executable).with_name("jupytext")

@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from convlens.files import atomic_path
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "_build" / "executed"
 
@@ -55,12 +56,8 @@ def run(path: Path, out: Path, timeout: int) -> tuple[bool, str, float]:
         else:
             problem = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
     seconds = time.monotonic() - start
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / path.name
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=out)
-    os.close(handle)
-    nbformat.write(notebook, temporary)
-    os.replace(temporary, target)
+    with atomic_path(out / path.name) as temporary:
+        nbformat.write(notebook, temporary)
     return not problem, problem, seconds
 
 

@@ -21,13 +21,13 @@ text instead, see the README ("How to edit a chapter").
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import jupytext
 import nbformat
+
+from convlens.files import write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_FOLDER = "text"
@@ -85,15 +85,7 @@ def write(notebook: Path) -> bool:
     text = twin_text(notebook)
     if twin.is_file() and twin.read_text(encoding="utf-8") == text:
         return False
-    twin.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{twin.name}.", dir=twin.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, twin)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomic(twin, text)
     return True
 
 

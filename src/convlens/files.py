@@ -48,9 +48,9 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
 
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``target`` atomically (see :func:`atomic_path`)."""
+    """Write ``text`` (UTF-8) to ``target`` atomically (see :func:`atomic_path`)."""
     with atomic_path(target) as temporary:
-        temporary.write_text(text)
+        temporary.write_text(text, encoding="utf-8")
 
 
 def file_sha256(path: str | os.PathLike) -> str:
