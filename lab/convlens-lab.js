@@ -407,53 +407,72 @@ function checkSize(lab, name, width, height) {
   }
 }
 
-/** TensorFlow's scale-and-translate spans: for each output pixel, its first source pixel and weights. */
+const f32 = Math.fround;
+
+/** tf.round: to the nearest whole number, halves to even. */
+function roundHalfEven(value) {
+  const floor = Math.floor(value);
+  const rest = value - floor;
+  if (rest !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * TensorFlow's scale-and-translate spans (triangle kernel, antialiased), in float32 as its C++
+ * kernel computes them: for each output pixel, its first source pixel and normalized weights.
+ */
 function resizeSpans(inSize, outSize) {
-  const scale = outSize / inSize;
-  const kernelScale = Math.max(1 / scale, 1); // antialias: the kernel widens when shrinking
+  const invScale = f32(1 / f32(outSize / inSize));
+  const kernelScale = Math.max(invScale, 1); // antialias: the kernel widens when shrinking
+  const oneOverKernelScale = f32(1 / kernelScale);
   const spans = [];
   for (let x = 0; x < outSize; x++) {
-    const sample = (x + 0.5) / scale;
-    const start = Math.min(Math.max(Math.ceil(sample - kernelScale - 0.5), 0), inSize - 1);
-    const end = Math.min(Math.max(Math.floor(sample + kernelScale - 0.5), 0), inSize - 1) + 1;
+    const sample = f32(f32(x + 0.5) * invScale);
+    const start = Math.min(Math.max(Math.ceil(f32(f32(sample - kernelScale) - 0.5)), 0), inSize - 1);
+    const end = Math.min(Math.max(Math.floor(f32(f32(sample + kernelScale) - 0.5)), 0), inSize - 1) + 1;
     const weights = [];
     let total = 0;
     for (let source = start; source < end; source++) {
-      const weight = Math.max(0, 1 - Math.abs((source + 0.5 - sample) / kernelScale));
+      const position = Math.abs(f32(f32(f32(source + 0.5) - sample) * oneOverKernelScale));
+      const weight = position < 1 ? f32(1 - position) : 0;
       weights.push(weight);
-      total += weight;
+      total = f32(total + weight);
     }
-    spans.push({ start, weights: weights.map((weight) => (total > 0 ? weight / total : 0)) });
+    const inverse = f32(1 / total);
+    spans.push({ start, weights: weights.map((weight) => (total > 0 ? f32(weight * inverse) : 0)) });
   }
   return spans;
 }
 
-/** RGB values (0-255, h × w × 3) resized to `size` as the book's loader does, rounded, in [0, 1]. */
+/**
+ * RGB values (0-255, h × w × 3) resized to `size` as the book's loader does (tf.image.resize with
+ * antialias: rows, then columns, accumulated in float32), rounded half to even, in [0, 1].
+ */
 function resizeRgb(rgb, h, w, [outH, outW]) {
   const out = new Float32Array(outH * outW * 3);
+  const finish = (value) => Math.min(255, Math.max(0, roundHalfEven(value))) / 255;
   if (h === outH && w === outW) {
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(rgb[i]))) / 255;
+    for (let i = 0; i < out.length; i++) out[i] = finish(rgb[i]);
     return out;
   }
-  const cols = resizeSpans(w, outW);
   const rows = resizeSpans(h, outH);
-  const middle = new Float32Array(h * outW * 3);
-  for (let y = 0; y < h; y++) {
+  const cols = resizeSpans(w, outW);
+  const middle = new Float32Array(outH * w * 3);
+  for (let y = 0; y < outH; y++) {
+    const { start, weights } = rows[y];
+    for (let k = 0; k < weights.length; k++) {
+      const source = (start + k) * w * 3;
+      for (let i = 0; i < w * 3; i++) middle[y * w * 3 + i] = f32(middle[y * w * 3 + i] + f32(weights[k] * rgb[source + i]));
+    }
+  }
+  for (let y = 0; y < outH; y++) {
     for (let x = 0; x < outW; x++) {
       const { start, weights } = cols[x];
       for (let c = 0; c < 3; c++) {
         let sum = 0;
-        for (let k = 0; k < weights.length; k++) sum += weights[k] * rgb[(y * w + start + k) * 3 + c];
-        middle[(y * outW + x) * 3 + c] = sum;
+        for (let k = 0; k < weights.length; k++) sum = f32(sum + f32(weights[k] * middle[(y * w + start + k) * 3 + c]));
+        out[(y * outW + x) * 3 + c] = finish(sum);
       }
-    }
-  }
-  for (let y = 0; y < outH; y++) {
-    const { start, weights } = rows[y];
-    for (let i = 0; i < outW * 3; i++) {
-      let sum = 0;
-      for (let k = 0; k < weights.length; k++) sum += weights[k] * middle[(start + k) * outW * 3 + i];
-      out[y * outW * 3 + i] = Math.min(255, Math.max(0, Math.round(sum))) / 255;
     }
   }
   return out;
@@ -465,11 +484,11 @@ function photoFromRgba(lab, rgba, width, height, name) {
   let transparent = false;
   let gray = true;
   for (let p = 0; p < width * height; p++) {
-    const alpha = rgba[4 * p + 3] / 255;
+    const alpha = f32(rgba[4 * p + 3] / 255); // in float32, as the book's PNG decoder composites
     if (alpha < 1) transparent = true;
     const [r, g, b] = [rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2]];
     if (r !== g || g !== b) gray = false;
-    for (let c = 0; c < 3; c++) rgb[3 * p + c] = rgba[4 * p + c] * alpha + 255 * (1 - alpha);
+    for (let c = 0; c < 3; c++) rgb[3 * p + c] = f32(f32(rgba[4 * p + c] * alpha) + f32(255 * f32(1 - alpha)));
   }
   const notes = [];
   if (transparent) notes.push(`${name} has transparent parts: they are shown over white, as the book's loader does.`);
@@ -492,7 +511,10 @@ function rgbaOf(source, width, height) {
 /** A photo from encoded bytes (a file, a drop, a URL): header checked, then decoded by the browser. */
 async function photoFromBlob(blob, name) {
   const lab = await settings();
-  const head = imageHeader(new Uint8Array(await blob.slice(0, LARGE_FILE_HEAD).arrayBuffer()));
+  let head = imageHeader(new Uint8Array(await blob.slice(0, LARGE_FILE_HEAD).arrayBuffer()));
+  if (head.type === 'JPEG' && head.width === null && blob.size > LARGE_FILE_HEAD) {
+    head = imageHeader(new Uint8Array(await blob.arrayBuffer())); // a JPEG's size comes after its metadata
+  }
   if (!head.type) {
     throw new LabError(`${name} is not an image the lab can read: choose a JPEG, PNG, GIF, BMP or WebP photo (the formats the book's loader decodes).`);
   }

@@ -237,6 +237,37 @@ def test_api_lists_the_variants_and_runs_on_wasm(shared_tab, lab_settings):
     assert shared_tab.page.evaluate("() => window.convlensLab.init()") == "wasm"
 
 
+def test_image_sizes_are_read_from_headers(shared_tab):
+    """The lab refuses a huge photo from its header, before decoding it: every format's header is read."""
+    from PIL import Image
+
+    found = {}
+    for fmt in ("PNG", "JPEG", "GIF", "BMP", "WEBP"):
+        stream = io.BytesIO()
+        Image.new("RGB", (37, 23), (200, 30, 60)).save(stream, format=fmt)
+        found[fmt] = shared_tab.page.evaluate(
+            "bytes => window.convlensLab.imageHeader(Uint8Array.from(bytes))", list(stream.getvalue()))
+    assert {fmt: (h["width"], h["height"]) for fmt, h in found.items()} == {fmt: (37, 23) for fmt in found}
+    assert shared_tab.page.evaluate("() => window.convlensLab.imageHeader(new Uint8Array([1, 2, 3])).type") is None
+
+
+def test_other_sizes_are_resized_as_the_books_loader_does(shared_tab, photos):
+    """A 128 x 128 photo (enlarged) and a 300 x 200 one (shrunk, antialiased) give the book's input."""
+    from PIL import Image
+
+    from convlens.images import load_image
+
+    photo = np.rint(photos["images"][3] * 255).astype(np.uint8)
+    for size in ((128, 128), (300, 200)):
+        png = _png(np.asarray(Image.fromarray(photo).resize(size, Image.Resampling.BICUBIC)))
+        url = "data:image/png;base64," + base64.b64encode(png).decode()
+        data = shared_tab.page.evaluate("async url => Array.from((await window.convlensLab.input(url)).data)", url)
+        difference = np.abs(np.asarray(data, np.float32).reshape(150, 150, 3) - load_image(png)[0])
+        _record(f"resize-{size[0]}x{size[1]}", {"max_abs_difference": float(difference.max()),
+                                                "values_off": int((difference > 0).sum())})
+        assert difference.max() <= 1.01 / 255 and (difference > 0).mean() < 0.001, size
+
+
 @pytest.mark.parametrize("variant", ["baseline", "dataaug", "full"])
 def test_parity_with_keras(shared_tab, server, photos, models, lab_settings, variant):
     from convlens.activations import get_activations
@@ -384,6 +415,8 @@ def test_upload_draws_every_panel(tab, photos, models):
 
     page = tab.page
     assert page.locator(".convlens-lab[data-ready]").count() == 4
+    fetched = page.evaluate("() => performance.getEntriesByType('resource').map(entry => entry.name)")
+    assert not [url for url in fetched if "/lab/models/" in url or "/lab/vendor/" in url], "the lab loaded before use"
     index = len(photos["pngs"]) - 1
     _upload(page, "my-dog.png", "image/png", photos["pngs"][index])
     page.wait_for_selector(".convlens-lab-bar >> nth=2", timeout=TIMEOUT_MS)
@@ -440,7 +473,17 @@ def _bad_inputs(photos) -> list[tuple[str, str, bytes, str, str]]:
     ]
 
 
+DROP_JS = """([name, data]) => {
+  const file = new File([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))], name, {type: 'image/png'});
+  const transfer = new DataTransfer();
+  transfer.items.add(file);
+  const target = document.querySelector('.convlens-lab[data-panel=photo] .convlens-lab-chooser');
+  target.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
+}"""
+
+
 def test_bad_input_gets_a_message_and_the_page_keeps_working(tab, photos):
+    """Five bad files, one after the other, then a good photo dropped on the chooser (drag and drop)."""
     page = tab.page
     root = ".convlens-lab[data-panel=photo]"
     for name, mime, data, kind, words in _bad_inputs(photos):
@@ -452,7 +495,7 @@ def test_bad_input_gets_a_message_and_the_page_keeps_working(tab, photos):
             _wait(page, _shows_photo(root, name))
         if name == "dot.png":
             _screenshot(page.locator(root), "bad-input")
-    _upload(page, "cat.png", "image/png", photos["pngs"][0])
+    page.evaluate(DROP_JS, ["cat.png", base64.b64encode(photos["pngs"][0]).decode()])
     _wait(page, _shows_photo(root, "cat.png"))
     assert _message(page, root)["kind"] == "none"
     assert not tab.errors, tab.errors
