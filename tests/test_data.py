@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from testkit import write_photo
 
-from convlens import archive, data, images, settings
+from convlens import archive, data, errors, images, settings
 
 
 def test_finder_prefers_environment_variable(tiny_dataset, tmp_path, monkeypatch):
@@ -255,7 +255,7 @@ def test_empty_and_odd_arguments_give_clear_errors(tiny_dataset):
     assert [p.name for p in data.sample_files("train", 1, data_dir=tiny_dataset)] == ["cat.0.jpg", "dog.0.jpg"]
     photo = tiny_dataset / "train" / "cats" / "cat.0.jpg"
     for size in ((0, 150), (150,), 150, (-1, 5), (1.5, 2)):
-        with pytest.raises(images.ImageLoadError, match="target_size"):
+        with pytest.raises(errors.ConvlensError, match="target_size"):
             images.load_image(photo, target_size=size)
     assert images.load_image(photo, target_size=(1, 1)).shape == (1, 1, 1, 3)
     for empty in (np.zeros((0, 150, 150, 3)), np.zeros((0, 0)), np.zeros((10, 0, 3), np.uint8)):

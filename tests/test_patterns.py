@@ -30,7 +30,7 @@ def test_own_filter_scores_accepts_one_row_and_matches_the_chapters_hand_check()
     ("acts", "indices", "error", "match"),
     [
         (np.zeros((2, 4)), [0], ValueError, "one integer filter number per pattern"),
-        (np.zeros((2, 4)), [0.5, 1], ValueError, "one integer filter number"),
+        (np.zeros((2, 4)), [0.5, 1], TypeError, "Filter numbers must be integers in 0..3"),
         (np.zeros((2, 1)), [0, 0], ValueError, "at least 2 filters"),
         (np.zeros((2, 4)), [0, 4], IndexError, r"0\.\.3"),
     ],

@@ -24,7 +24,7 @@ import numpy as np
 
 from .ascent import ascent_settings, compiled_ascent, feature_extractor, run_ascent
 from .core import as_batch, check_channels, check_int, find_layer
-from .errors import ArgumentError, ArgumentTypeError, InputImageError
+from .errors import ArgumentError, InputImageError
 from .submodels import quiet_tensorflow, smallest_input_size
 
 if TYPE_CHECKING:
@@ -241,10 +241,7 @@ def _start_images(model: keras.Model, layer, values: np.ndarray, seed: int, size
 
 def filter_pattern(model: keras.Model, layer_name: str, index: int, **kwargs) -> np.ndarray:
     """The pattern of one filter: :func:`filter_patterns` for ``[index]``, as one (H, W, 3) image."""
-    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-        raise ArgumentTypeError(
-            f"index must be one integer filter number; got {index!r} (use filter_patterns for many)."
-        )
+    index = check_int("index (one filter number; filter_patterns takes many)", index)
     return filter_patterns(model, layer_name, [index], **kwargs)[0]
 
 

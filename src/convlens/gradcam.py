@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .core import as_batch, batch_slices, check_int, find_layer, select_layers
+from .core import as_batch, batch_slices, find_layer, select_layers
 from .errors import ArgumentError, ArgumentTypeError
 from .submodels import cached
 
@@ -289,10 +289,10 @@ def upsample(heatmaps: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """Heatmaps (N, h, w) or (h, w) resized bilinearly to ``size`` = (height, width), kept in [0, 1]."""
     import tensorflow as tf
 
+    from .images import check_size
+
     maps = as_batch(heatmaps, unit_range=False, what="heatmaps", item_ndim=2)
-    if np.ndim(size) != 1 or len(size) != 2:
-        raise ArgumentError(f"size must be (height, width), two whole numbers of at least 1; got {size!r}.")
-    height, width = check_int("height", size[0], 1), check_int("width", size[1], 1)
+    height, width = check_size(size, "size")
     resized = tf.image.resize(maps[..., None], (height, width), method="bilinear").numpy()[..., 0]
     resized = np.clip(resized, 0.0, 1.0)
     return resized[0] if np.ndim(heatmaps) == 2 else resized

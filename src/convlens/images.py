@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ImageLoadError
+from .core import check_int
+from .errors import ArgumentError, ImageLoadError
 
 __all__ = [
     "IMAGE_SIZE",
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
     "NUMERIC_MODES",
+    "check_size",
     "decode_bytes",
     "decode_file",
     "image_files",
@@ -70,17 +72,11 @@ def readable(path: Path) -> bool:
     return _READABLE[key]
 
 
-def _check_size(target_size) -> tuple[int, int]:
-    """``target_size`` as (height, width) of positive ints, or an ImageLoadError saying so."""
-    try:
-        height, width = target_size
-        ok = all(not isinstance(v, bool) and int(v) == v and v >= 1 for v in (height, width))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ImageLoadError(f"target_size must be (height, width), two whole numbers of at least 1; "
-                             f"got {target_size!r}.")
-    return int(height), int(width)
+def check_size(size, name: str = "target_size") -> tuple[int, int]:
+    """``size`` as (height, width), two whole numbers of at least 1 (:func:`convlens.core.check_int`)."""
+    if np.ndim(size) != 1 or len(size) != 2:
+        raise ArgumentError(f"{name} must be (height, width), two whole numbers of at least 1; got {size!r}.")
+    return check_int(f"{name}'s height", size[0], 1), check_int(f"{name}'s width", size[1], 1)
 
 
 NUMERIC_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
@@ -166,7 +162,7 @@ def load_image(source, target_size: Sequence[int] = IMAGE_SIZE) -> np.ndarray:
     """
     from PIL import Image
 
-    height, width = _check_size(target_size)
+    height, width = check_size(target_size)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
         if not path.is_file():
@@ -235,7 +231,7 @@ def resize_batch(images: np.ndarray, target_size: Sequence[int] = IMAGE_SIZE) ->
     """Resize a batch of HxWx3 float images in [0, 1] to ``target_size`` (float32)."""
     import tensorflow as tf
 
-    height, width = _check_size(target_size)
+    height, width = check_size(target_size)
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or 0 in images.shape:
         raise ImageLoadError(

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..core import as_batch, check_int
-from ..errors import ArgumentError, ChannelRangeError
+from ..core import as_batch, check_channels, check_int
+from ..errors import ArgumentError
 
 if TYPE_CHECKING:
     import keras
@@ -57,18 +57,14 @@ def own_filter_scores(activations: np.ndarray, indices: Sequence[int]) -> OwnFil
         acts = acts.astype(np.float64)
     if acts.ndim == 1:
         acts = acts[None]
-    values = np.asarray(list(np.atleast_1d(indices)))
     if acts.ndim != 2 or acts.shape[1] < 2:
         raise ArgumentError(
             "activations must be (N, filters) with at least 2 filters: the mean activation of every filter on "
             f"every pattern (filters.mean_filter_activations(model, layer, patterns)); got shape {acts.shape}."
         )
-    if values.ndim != 1 or len(values) != len(acts) or not np.issubdtype(values.dtype, np.integer):
-        raise ArgumentError(
-            f"indices must hold one integer filter number per pattern ({len(acts)}); got {indices!r}."
-        )
-    if np.any((values < 0) | (values >= acts.shape[1])):
-        raise ChannelRangeError(f"Filter indices must lie in 0..{acts.shape[1] - 1}; got {values.tolist()}.")
+    values = check_channels("of the patterns", np.atleast_1d(indices), acts.shape[1], noun="filter")
+    if len(values) != len(acts):
+        raise ArgumentError(f"indices must hold one integer filter number per pattern ({len(acts)}); got {indices!r}.")
     rows = np.arange(len(acts))
     own = acts[rows, values]
     others = (acts.sum(axis=1) - own) / (acts.shape[1] - 1)
