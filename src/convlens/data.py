@@ -38,6 +38,7 @@ __all__ = [
     "load_split_arrays",
     "make_dataset",
     "repo_data_dir",
+    "require_photos",
     "sample_files",
 ]
 
@@ -194,8 +195,7 @@ def make_dataset(
     batch_size = check_int("batch_size", batch_size, 1)
     splits = [split] if isinstance(split, str) else list(split)
     paths, labels = files if files is not None else labelled_splits(splits, data_dir)
-    if not paths:
-        _no_photos(splits, data_dir)
+    require_photos(paths, splits, data_dir)
     if shuffle is None:
         shuffle = "train" in splits
     dataset = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels))
@@ -242,7 +242,10 @@ def labelled_splits(
     return paths, labels
 
 
-def _no_photos(splits: Sequence[str], data_dir) -> None:
+def require_photos(paths: Sequence, splits: Sequence[str], data_dir=None) -> None:
+    """A clear :class:`~convlens.errors.DataNotFoundError` when ``paths`` (of ``splits``) holds no photo."""
+    if paths:
+        return
     root = Path(data_dir) if data_dir is not None else find_data_dir()
     raise DataNotFoundError(
         f"No readable photos in {' + '.join(splits)} under {root} (the folders are there but hold no "
@@ -275,8 +278,7 @@ def load_split_arrays(
     if limit_per_class is not None:
         limit_per_class = check_int("limit_per_class", limit_per_class, 1)
     paths, labels = labelled_files(split, data_dir)
-    if not paths:
-        _no_photos([split], data_dir)
+    require_photos(paths, [split], data_dir)
     if limit_per_class is not None:
         keep = np.concatenate([np.flatnonzero(labels == c)[:limit_per_class] for c in range(len(CLASS_NAMES))])
         paths = [paths[i] for i in keep]

@@ -104,11 +104,9 @@ def _photos(run: Run) -> dict:
     from . import data
 
     train_paths, train_labels = data.labelled_splits(run.recipe.splits, run.data_root)
-    if not train_paths:
-        data._no_photos(run.recipe.splits, run.data_root)
+    data.require_photos(train_paths, run.recipe.splits, run.data_root)
     val_paths, val_labels = data.labelled_files("validation", run.data_root)
-    if not val_paths:
-        data._no_photos(["validation"], run.data_root)
+    data.require_photos(val_paths, ["validation"], run.data_root)
     started = time.perf_counter()
     photos = {
         "train": (data.decode_all(train_paths), train_labels.astype(np.float32)),
