@@ -323,8 +323,7 @@ ASCENT_JS = """async ([variant, layer, index, steps]) => {
     const next = await lab.filterPattern(variant, layer, index, {steps: 1, start: path.subarray(k * n, (k + 1) * n)});
     perStep.push(compare(next.data, k + 1));
   }
-  const free = await lab.filterPattern(variant, layer, index, {steps, seed: 0, size: Math.round(Math.sqrt(n / 3))});
-  return {perStep, free: compare(free.data, steps), values: n, backend: lab.backend};
+  return {perStep, values: n, backend: lab.backend};
 }"""
 
 
@@ -338,7 +337,8 @@ def test_filter_pattern_follows_keras_step_by_step(shared_tab, server, models, l
     filter 3). So each of the 40 steps starts from the image convlens.filters reached, and must
     land on convlens's next image: within 1e-5 in a typical step, and with at most 0.1 % of the
     values more than 1e-3 away in any step (such a tie moves a few neighbouring pixels only; a
-    wrong gradient rule moves thousands). The free-running 40-step difference is recorded.
+    wrong gradient rule moves thousands). Free-running, the lab and Keras were 0.28 apart after 40
+    steps on that filter (measured when this test was written; not a bar anything meets).
     """
     from convlens.filters import STEPS, filter_patterns, silent_filters, start_image
 
@@ -360,7 +360,6 @@ def test_filter_pattern_follows_keras_step_by_step(shared_tab, server, models, l
               "step_median_max_abs_difference": float(np.median(per_step[:, 0])),
               "steps_over_1e-3": int((per_step[:, 0] > BARS["pattern"]).sum()),
               "most_values_over_1e-3_in_a_step": int(per_step[:, 1].max()),
-              "free_running_max_abs_difference": found["free"][0],
               "moved": float(np.abs(path[-1] - path[0]).max())}
     _record(f"pattern-{variant}-{layer}-{index}", record)
     assert found["backend"] == "wasm"
