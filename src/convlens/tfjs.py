@@ -69,10 +69,8 @@ COLORMAPS = ("viridis", "jet")
 
 def variant_names() -> tuple[str, ...]:
     """The trained variants' names, from the package's one table of them."""
-    try:
-        from .settings import VARIANTS
-    except ImportError:  # before convlens.settings held the table, convlens.models did
-        from .models import VARIANTS
+    from .settings import VARIANTS
+
     return tuple(VARIANTS)
 
 
