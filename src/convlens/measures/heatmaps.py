@@ -14,8 +14,9 @@ agreement of two sets of heatmaps is :func:`convlens.measures.stats.rank_correla
 
 The checks: model randomization (Adebayo et al. 2018: a heatmap that survives
 :func:`randomized_copy` unchanged does not explain the trained weights) and deletion
-(:func:`deletion_curve`: blanking the hottest pixels first must lower the class probability faster
-than a random order, :func:`random_heatmaps`; areas by :func:`curve_area`, compared per photo with
+(:func:`deletion_curve`: deleting the hottest pixels first, filled with black, each photo's mean
+colour or its blur, must lower the class probability faster than a random order,
+:func:`random_heatmaps`; areas by :func:`curve_area`, compared per photo with
 :func:`convlens.measures.stats.sign_test`).
 """
 
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = [
+    "BLUR_SIGMA",
+    "FILLS",
+    "blurred",
     "centre_share",
     "curve_area",
     "deletion_curve",
@@ -135,7 +139,7 @@ def deletion_curve(
     heatmaps: np.ndarray | None,
     class_index,
     fractions: Sequence[float] = tuple(np.linspace(0.0, 1.0, 11)),
-    fill: float = 0.0,
+    fill: float | str = 0.0,
     seed: int = 0,
     batch_size: int = 100,
     per_photo: bool = False,
@@ -143,7 +147,9 @@ def deletion_curve(
     """Mean probability of ``class_index`` as growing fractions of pixels are set to ``fill``.
 
     Pixels are blanked from the highest heatmap value down (``heatmaps`` at any resolution,
-    upsampled to the photo); the control is :func:`random_heatmaps` of the same grid size, or a
+    upsampled to the photo) and replaced by ``fill`` (see :data:`FILLS`): a pixel value in [0, 1]
+    (0.0: black), ``"mean"`` (each photo's own mean colour) or ``"blur"`` (the same pixel of the
+    photo blurred, :func:`blurred`); the control is :func:`random_heatmaps` of the same grid size, or a
     pixel-by-pixel random order when ``heatmaps`` is None.
     Returns an array with one mean class probability per fraction, or with ``per_photo`` one row
     per photo (N, fractions). A faithful heatmap makes the curve fall faster than the random one:
@@ -154,8 +160,7 @@ def deletion_curve(
     if class_index is None:
         raise ArgumentError("deletion_curve needs the class to follow: 0 (cat) or 1 (dog) per photo.")
     classes = check_classes(class_index, count)
-    if not 0.0 <= fill <= 1.0:
-        raise ArgumentError(f"fill must be a pixel value in [0, 1], like the photos; got {fill!r}.")
+    replacement = _fill(batch, fill)
     pixels = height * width
     if heatmaps is None:
         rng = np.random.default_rng(seed)
@@ -169,11 +174,40 @@ def deletion_curve(
     columns = []
     for fraction in fractions:
         removed = ranks < int(round(float(fraction) * pixels))
-        blanked = np.where(removed, np.float32(fill), batch)
+        blanked = np.where(removed, replacement, batch)
         p_dog = predict_dog(model, blanked, batch_size)
         columns.append(np.where(classes == 1, p_dog, 1.0 - p_dog))
     curves = np.stack(columns, axis=1).astype(np.float64)
     return curves if per_photo else curves.mean(axis=0)
+
+
+FILLS = ("mean", "blur")
+"""The named fills of :func:`deletion_curve` besides a pixel value: each photo's mean colour, or the
+photo blurred. Both stay closer to a photo than black, which the model never saw in training."""
+
+BLUR_SIGMA = 10.0
+"""Standard deviation in pixels of the Gaussian blur of ``fill="blur"``: one cell of Grad-CAM's
+15 x 15 grid on a 150-pixel photo, so the blur wipes out what a heatmap cell could point at."""
+
+
+def blurred(images: np.ndarray, sigma: float = BLUR_SIGMA) -> np.ndarray:
+    """Photos (N, H, W, 3) blurred by a Gaussian of ``sigma`` pixels (edges reflected), float32."""
+    from scipy.ndimage import gaussian_filter
+
+    return gaussian_filter(np.asarray(images, np.float32), sigma=(0, sigma, sigma, 0), mode="reflect")
+
+
+def _fill(batch: np.ndarray, fill) -> np.ndarray:
+    """What replaces a deleted pixel of ``batch``: a value, each photo's mean colour, or its blur."""
+    if isinstance(fill, str):
+        if fill not in FILLS:
+            raise ArgumentError(f"fill must be a pixel value in [0, 1] or one of {', '.join(FILLS)}; got {fill!r}.")
+        if fill == "mean":
+            return batch.mean(axis=(1, 2), keepdims=True).astype(np.float32)  # (N, 1, 1, 3)
+        return blurred(batch)
+    if not 0.0 <= fill <= 1.0:
+        raise ArgumentError(f"fill must be a pixel value in [0, 1], like the photos; got {fill!r}.")
+    return np.float32(fill)
 
 
 def random_heatmaps(count: int, shape: Sequence[int], seed: int = 0) -> np.ndarray:
