@@ -212,16 +212,23 @@ def show_photos(images: np.ndarray, titles: Sequence[str], ncols: int | None = N
 
 
 def training_curves(records: Mapping[str, Mapping]):
-    """Accuracy and loss per epoch, training (dashed) and validation (solid), one colour per model."""
+    """Accuracy and loss, training (dashed) and validation (solid), one colour per model.
+
+    The x axis counts training steps (batches) when every record gives ``steps_per_epoch``, so
+    that models trained on different numbers of photos compare by the work done; else epochs.
+    """
+    by_steps = all("steps_per_epoch" in record for record in records.values())
+    unit = "training steps (batches)" if by_steps else "epoch"
     fig, (acc_ax, loss_ax) = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 7.6))
     for colour, (name, record) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], records.items(), strict=False):
-        epochs = [row["epoch"] for row in record["history"]]
+        scale = record["steps_per_epoch"] if by_steps else 1
+        epochs = [row["epoch"] * scale for row in record["history"]]
         for ax, key in ((acc_ax, "accuracy"), (loss_ax, "loss")):
             ax.plot(epochs, [row[key] for row in record["history"]], "--", color=colour, label=f"{name}: training")
             ax.plot(epochs, [row["val_" + key] for row in record["history"]], "-", color=colour,
                     label=f"{name}: validation")
-    acc_ax.set(title="Accuracy per epoch", xlabel="epoch", ylabel="accuracy")
-    loss_ax.set(title="Loss (binary cross-entropy) per epoch", xlabel="epoch", ylabel="loss")
+    acc_ax.set(title="Accuracy after each epoch", xlabel=unit, ylabel="accuracy")
+    loss_ax.set(title="Loss (binary cross-entropy) after each epoch", xlabel=unit, ylabel="loss")
     for ax in (acc_ax, loss_ax):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=MIN_FONT_PT)
