@@ -696,7 +696,7 @@ export async function filterPattern(variant = 'dataaug', layer, index = 0, optio
 }
 
 // ------------------------------------------------------------------------------------------------
-// Drawing: the book's display scaling, matplotlib's colour maps (from lab.json).
+// Drawing: the book's one colour scale per layer, matplotlib's colour maps (from lab.json).
 
 function lut(hex) {
   const table = new Uint8Array(hex.length / 2);
@@ -704,18 +704,26 @@ function lut(hex) {
   return table;
 }
 
-/** convlens.activations.display_scale of one channel (stride `step` from `offset`), 0..255 integers. */
-function displayScale(data, count, offset, step) {
-  let mean = 0;
-  for (let i = 0; i < count; i++) mean += data[offset + i * step];
-  mean /= count;
-  let variance = 0;
-  for (let i = 0; i < count; i++) variance += (data[offset + i * step] - mean) ** 2;
-  const std = Math.sqrt(variance / count);
-  const blank = !(std > 1e-12 * Math.max(1, Math.abs(mean)));
+/**
+ * The top of the book's one colour scale per layer (convlens.plotting.activations.layer_scale):
+ * the 99.5th percentile of all the layer's values (numpy's linear rule); 1 when none is above 0.
+ */
+function layerHigh(data, percentile = 99.5) {
+  const sorted = Float32Array.from(data).sort();
+  const rank = (percentile / 100) * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = sorted[low] + (rank - low) * (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]);
+  return high > 0 ? high : 1;
+}
+
+/** One channel (stride `step` from `offset`) on the layer's scale 0..high, as 0..255 integers. */
+function layerScaled(data, count, offset, step, high) {
   const out = new Uint8Array(count);
-  if (!blank) {
-    for (let i = 0; i < count; i++) out[i] = Math.min(255, Math.max(0, Math.round(((data[offset + i * step] - mean) / std) * 64 + 128)));
+  let blank = true;
+  for (let i = 0; i < count; i++) {
+    const value = data[offset + i * step];
+    if (value !== 0) blank = false;
+    out[i] = Math.min(255, Math.max(0, Math.round((value / high) * 255)));
   }
   return { values: out, blank };
 }
@@ -932,6 +940,7 @@ function activationsPanel(lab, root, photos, options) {
   const channelSlider = slider('Channel', 0, channel, (c) => { channel = c; draw(false); });
   let shape = null;
   let data = null;
+  let high = 1;
 
   async function draw(wholeLayer = true) {
     if (!photo) return;
@@ -945,11 +954,12 @@ function activationsPanel(lab, root, photos, options) {
       channelSlider.text.textContent = `${channel} of ${c}`;
       const context = sizeCanvas(big, w, h);
       const image = context.createImageData(w, h);
-      const one = displayScale(data, h * w, channel, c);
+      high = layerHigh(data);
+      const one = layerScaled(data, h * w, channel, c, high);
       paint(image, one.values, h, w, viridis);
       context.putImageData(image, 0, 0);
       if (wholeLayer) drawGrid(h, w, c);
-      caption.textContent = `${layer}: ${h} × ${w} × ${c}. Channel ${channel}${one.blank ? ' is blank (the same value everywhere)' : ''}, shown in viridis with the book's display scaling (mean grey level, ±2 standard deviations).`;
+      caption.textContent = `${layer}: ${h} × ${w} × ${c}. Channel ${channel}${one.blank ? ' is blank (the same value everywhere)' : ''}, shown in viridis on one scale for the whole layer: 0 is dark purple in every channel and ${high.toPrecision(3)} (the 99.5th percentile of the layer's values for this photo) is yellow.`;
       root.dataset.drawn = `${variant}/${layer}/${channel}`;
       message.show('');
     } catch (error) {
@@ -964,7 +974,7 @@ function activationsPanel(lab, root, photos, options) {
     const context = sizeCanvas(grid, columns * (w + gap) - gap, rows * (h + gap) - gap);
     const image = context.createImageData(grid.width, grid.height);
     image.data.fill(255);
-    for (let k = 0; k < c; k++) paint(image, displayScale(data, h * w, k, c).values, h, w, viridis, (k % columns) * (w + gap), Math.floor(k / columns) * (h + gap));
+    for (let k = 0; k < c; k++) paint(image, layerScaled(data, h * w, k, c, high).values, h, w, viridis, (k % columns) * (w + gap), Math.floor(k / columns) * (h + gap));
     context.putImageData(image, 0, 0);
     grid.onclick = (event) => {
       const box = grid.getBoundingClientRect();
