@@ -23,7 +23,9 @@ from convlens.files import atomic_path
 
 TF_LOG_LINE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] .*)?$"
+    r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] .*"
+    r"|To enable the following instructions: .* in other operations, rebuild TensorFlow with the appropriate"
+    r" compiler flags\.)?$"
 )
 
 

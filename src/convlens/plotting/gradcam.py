@@ -212,7 +212,7 @@ def heatmap_and_overlay(image: np.ndarray, heatmap: np.ndarray, title: str | Non
 
 
 def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[float]], title: str | None = None):
-    """Deletion curves (mean class probability vs fraction of pixels blanked), area under each in the legend."""
+    """Deletion curves (mean class probability vs fraction of pixels deleted), area under each in the legend."""
     from ..measures.heatmaps import curve_area
 
     fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 4.2))
@@ -220,7 +220,7 @@ def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[floa
         style = "--" if "random" in name.lower() else "-"
         ax.plot(fractions, values, style, marker="o", markersize=3,
                 label=f"{name} (area {curve_area(fractions, values):.3f})")
-    ax.set(xlabel="fraction of pixels blanked (most important first)", ylabel="mean probability of the class",
+    ax.set(xlabel="fraction of pixels deleted (most important first)", ylabel="mean probability of the class",
            title=title or "Deletion: blanking what the heatmap ranks highest", xlim=(0, 1), ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=MIN_FONT_PT)
