@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import types
 from pathlib import Path
 
 import pytest
 from docutils import nodes
+from testkit import book_extension
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def ext():
-    spec = importlib.util.spec_from_file_location("convlens_book", ROOT / "book" / "_ext" / "convlens_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return book_extension("convlens_book")
 
 
 def _config(edition: str) -> types.SimpleNamespace:

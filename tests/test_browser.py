@@ -40,29 +40,18 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from testkit import LocalOnly, chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("CONVLENS_BUILD_DIR", ROOT / "_build")).resolve()
 EDITIONS = {"students": BUILD / "html", "instructors": BUILD / "instructors", "handout": BUILD / "handout"}
 SCREENSHOTS = BUILD / "screenshots"
-CHROMIUM = os.environ.get("CONVLENS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGER_CHAPTERS = ("book/02_activations", "book/03_filters")
 """Chapters whose channel or filter viewers must be in the static book."""
 MIN_EXERCISES = 3
@@ -132,13 +121,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
-    if not Path(CHROMIUM).is_file() and not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not found: install Debian's Chromium with `make browser-deps`")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")
@@ -169,20 +152,14 @@ class BookPage:
     def __init__(self, browser, base: str):
         self.base = base
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.blocked: list[str] = []
         self.errors: list[str] = []
-        self.context.route("**/*", self._route)
+        self.route = LocalOnly(base)
+        self.blocked = self.route.blocked
+        self.context.route("**/*", self.route)
         self.page = self.context.new_page()
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"uncaught exception: {error}"))
 
-    def _route(self, route):
-        url = route.request.url
-        if url.startswith(self.base) or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort()
 
     def _console(self, message):
         """Errors logged by the book's own scripts (those served from 127.0.0.1)."""

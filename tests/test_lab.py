@@ -28,7 +28,6 @@ import http.server
 import io
 import json
 import os
-import shutil
 import struct
 import threading
 import zlib
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testkit import LocalOnly, chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = Path(os.environ.get("CONVLENS_BUILD_DIR", ROOT / "_build")).resolve()
@@ -43,9 +43,6 @@ BOOK = BUILD / "html"
 LAB_PAGE = "book/lab.html"
 SCREENSHOTS = BUILD / "screenshots"
 RESULTS = BUILD / "lab-parity.json"
-CHROMIUM = os.environ.get("CONVLENS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PARITY_PATH = "/__parity__/"
 PHOTOS_PER_CLASS = 10
 BARS = {"probability": 1e-4, "activations": 1e-4, "gradcam": 1e-3, "pattern": 1e-3}
@@ -142,13 +139,7 @@ def server(lab_settings):
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
-    if not Path(CHROMIUM).is_file() and not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not found: install Debian's Chromium with `make browser-deps`")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 class LabTab:
@@ -156,23 +147,17 @@ class LabTab:
 
     def __init__(self, browser, base: str, path: str = LAB_PAGE):
         self.base = base
-        self.blocked: list[str] = []
         self.errors: list[str] = []
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.route("**/*", self._route)
+        self.route = LocalOnly(base)
+        self.blocked = self.route.blocked
+        self.context.route("**/*", self.route)
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda error: self.errors.append(f"uncaught exception: {error}"))
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console error: {m.text}"))
         self.page.goto(base + path + "?lab-backend=wasm", wait_until="load")
         self.page.evaluate("() => window.convlensLab.ready.then(() => true)")
 
-    def _route(self, route):
-        url = route.request.url
-        if url.startswith(self.base) or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort()
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import types
 from pathlib import Path
 
 import numpy as np
 import pytest
-from testkit import write_photo
+from testkit import book_extension, write_photo
 
 from convlens import tfjs
 from convlens.errors import ArgumentError
@@ -155,10 +154,7 @@ def test_command_line_exports_a_committed_variant(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def ext():
-    spec = importlib.util.spec_from_file_location("convlens_lab", ROOT / "book" / "_ext" / "convlens_lab.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return book_extension("convlens_lab")
 
 
 def test_panel_html_carries_the_options(ext):

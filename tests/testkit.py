@@ -6,6 +6,8 @@ A module of its own, not conftest.py: ``pytest tests book`` loads book/conftest.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -48,3 +50,52 @@ def centred_tiny_convnet(size: int, seed: int):
     x = layers.Flatten(name="flat")(x)
     outputs = layers.Dense(1, activation="sigmoid", name="out")(x)
     return keras.Model(inputs, outputs, name="tiny")
+
+
+CHROMIUM = os.environ.get("CONVLENS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+"""Debian's Chromium, headless, with no background connections (this machine's network is closed)."""
+
+
+def chromium():
+    """One headless Chromium driven by Playwright, for a module-scoped fixture (skips without one)."""
+    import pytest
+
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
+    if not Path(CHROMIUM).is_file() and not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not found: install Debian's Chromium with `make browser-deps`")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+class LocalOnly:
+    """A Playwright route handler: requests to ``base`` (and data:/blob:) go through, others are refused.
+
+    Every refused URL is kept in ``blocked``, so a test can fail a page that asks for the network.
+    """
+
+    def __init__(self, base: str):
+        self.base = base
+        self.blocked: list[str] = []
+
+    def __call__(self, route) -> None:
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+
+def book_extension(name: str):
+    """The book's local Sphinx extension ``book/_ext/NAME.py``, imported as a module for its tests."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
