@@ -3,7 +3,7 @@
 Usage::
 
     python -m convlens.train baseline   # 30 epochs, no augmentation, no dropout: it overfits
-    python -m convlens.train dataaug    # 200 epochs (12,600 steps of 32), augmentation + dropout
+    python -m convlens.train dataaug    # 160 epochs (10,080 steps of 32), augmentation + dropout
     python -m convlens.train full       # the dataaug recipe on train + extra (21,000 photos)
 
 Every variant uses the lecture's (and Chollet's) optimizer, RMSprop with learning rate 1e-4,
