@@ -47,7 +47,8 @@ COLUMN_PX = 688
 """Width of the book's text column, in CSS pixels, at a 1280 px window: a wider figure is shrunk to fit it.
 
 Measured in the built book (Chromium): a cell output is 688 px wide at a 1280 px window (666 px
-inside an exercise or solution box), 790 px at 1440 px and wider."""
+inside a solution box of the students' book, 621 px in the instructors' edition, whose solutions
+sit in an admonition), 790 px at 1440 px and wider."""
 
 COLUMN_INCHES = COLUMN_PX / FIGURE_DPI
 """The widest figure that is shown at its natural size in the column."""
@@ -59,7 +60,8 @@ so a figure at most :data:`COLUMN_INCHES` wide shows its smallest text at >= 9 p
 MAX_COLUMNS = 6
 """The most tiles a grid puts in a row: 6 tiles of ~108 px fill the 688 px column with margins
 and gaps (~104 px in a 666 px solution box); 7 would be under
-:data:`~convlens.plotting.stamp.MIN_TILE_PX` (96 px) each."""
+:data:`~convlens.plotting.stamp.MIN_TILE_PX` (96 px) each. In the instructors' edition a solution
+box is 621 px, where 6 columns give 95 px: a grid drawn in a solution passes ``ncols=5``."""
 
 _COLOUR_NAMES = {"viridis": ("dark purple", "yellow"), "jet": ("dark blue", "dark red"), "gray": ("black", "white")}
 
