@@ -947,19 +947,21 @@ function activationsPanel(lab, root, photos, options) {
     const layer = lab.activationLayers[layerIndex];
     layerSlider.text.textContent = layer;
     try {
-      if (wholeLayer || !data) ({ shape, data } = await activations(photo, variant, layer));
+      if (wholeLayer || !data) {
+        ({ shape, data } = await activations(photo, variant, layer));
+        high = layerHigh(data); // one scale per layer: computed once per layer, not per channel
+      }
       const [h, w, c] = shape;
       channelSlider.setMax(c - 1);
       channel = Math.min(channel, c - 1);
       channelSlider.text.textContent = `${channel} of ${c}`;
       const context = sizeCanvas(big, w, h);
       const image = context.createImageData(w, h);
-      high = layerHigh(data);
       const one = layerScaled(data, h * w, channel, c, high);
       paint(image, one.values, h, w, viridis);
       context.putImageData(image, 0, 0);
       if (wholeLayer) drawGrid(h, w, c);
-      caption.textContent = `${layer}: ${h} × ${w} × ${c}. Channel ${channel}${one.blank ? ' is blank (the same value everywhere)' : ''}, shown in viridis on one scale for the whole layer: 0 is dark purple in every channel and ${high.toPrecision(3)} (the 99.5th percentile of the layer's values for this photo) is yellow.`;
+      caption.textContent = `${layer}: ${h} × ${w} × ${c}. Channel ${channel}${one.blank ? ' is blank (zero everywhere)' : ''}, shown in viridis on one scale for the whole layer: 0 is dark purple in every channel and ${high.toPrecision(3)} (the 99.5th percentile of the layer's values for this photo) is yellow.`;
       root.dataset.drawn = `${variant}/${layer}/${channel}`;
       message.show('');
     } catch (error) {

@@ -221,7 +221,7 @@ def deletion_plot(fractions: Sequence[float], curves: Mapping[str, Sequence[floa
         ax.plot(fractions, values, style, marker="o", markersize=3,
                 label=f"{name} (area {curve_area(fractions, values):.3f})")
     ax.set(xlabel="fraction of pixels deleted (most important first)", ylabel="mean probability of the class",
-           title=title or "Deletion: blanking what the heatmap ranks highest", xlim=(0, 1), ylim=(0, 1.02))
+           title=title or "Deletion: deleting what the heatmap ranks highest first", xlim=(0, 1), ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=MIN_FONT_PT)
     fig.tight_layout()
