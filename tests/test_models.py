@@ -81,7 +81,7 @@ def test_committed_weights_load_and_predict(variant):
 FIXED_INPUTS = np.stack(
     [np.full((150, 150, 3), 0.5, np.float32), np.random.default_rng(0).random((150, 150, 3), dtype=np.float32)]
 )
-PINNED = {"baseline": [0.239567, 0.999125], "dataaug": [0.076096, 0.000000], "full": [0.146516, 0.038574]}
+PINNED = {"baseline": [0.239567, 0.999125], "dataaug": [0.076096, 0.000000], "full": [0.140236, 0.201866]}
 """P(dog) of the committed weights of the three variants on FIXED_INPUTS (grey, seeded noise)."""
 
 
