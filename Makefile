@@ -33,12 +33,10 @@ JB_FLAGS := -W --keep-going
 
 setup: $(STAMP)
 
-# --no-compile: Python compiles only the modules it imports, on first use, instead of every file of
-# every package at install time (a fresh setup took 60 s instead of 99 s).
 $(STAMP): pyproject.toml requirements-lock.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-compile -r requirements-lock.txt
+	$(PY) -m pip install -q -r requirements-lock.txt
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 >/dev/null
 	touch $@
@@ -71,20 +69,10 @@ lint: $(STAMP)
 ## Kernels must draw inline as when the notebooks were stored: under MPLBACKEND=Agg, plt.show()
 ## draws nothing and nbval reports the stored figures as missing outputs. Printed numbers are
 ## compared with a measured tolerance (book/conftest.py, book/nbval_tolerance.py), on the
-## Eigen back-end ($(NBVAL_BACKEND)). The notebooks (nbval, log in _build/nbval.log, printed at the
-## end) and the other tests run side by side: much of each is single-threaded (figures, the
-## browser), so together they keep two cores busy where one after the other left one idle.
+## Eigen back-end ($(NBVAL_BACKEND)).
 test: $(STAMP) lint book book-instructors handout browser-deps
 	rm -rf _build/screenshots
-	mkdir -p _build
-	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q book --nbval --nbval-sanitize-with book/sanitize.cfg \
-		--nbval-current-env -p no:cacheprovider > _build/nbval.log 2>&1 & nbval=$$!; \
-	trap 'kill $$nbval 2>/dev/null' INT TERM; \
-	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q tests -p no:cacheprovider; tests=$$?; \
-	wait $$nbval; notebooks=$$?; \
-	echo "== the notebooks (nbval), from _build/nbval.log:"; cat _build/nbval.log; \
-	echo "make test: tests exit $$tests, notebooks exit $$notebooks"; \
-	[ $$tests -eq 0 ] && [ $$notebooks -eq 0 ]
+	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests -m "not browser and not slow"
