@@ -273,6 +273,8 @@ def load_split_arrays(
     Returns ``(images, labels, paths)``: images of shape (N, 150, 150, 3) in [0, 1], decoded
     exactly as :func:`make_dataset` does, in file-name order (cats first).
     """
+    import tensorflow as tf
+
     if limit_per_class is not None:
         limit_per_class = check_int("limit_per_class", limit_per_class, 1)
     paths, labels = labelled_files(split, data_dir)
@@ -281,7 +283,7 @@ def load_split_arrays(
         keep = np.concatenate([np.flatnonzero(labels == c)[:limit_per_class] for c in range(len(CLASS_NAMES))])
         paths = [paths[i] for i in keep]
         labels = labels[keep]
-    # decoded in parallel as bytes, then scaled: the same numbers as decoding one file at a time
-    # (x / 255 rounds to the same float32 in float32 as in float64 for every byte), 2.5x faster
-    images = decode_all(paths).astype(np.float32) / np.float32(255.0)
+    images = np.zeros((len(paths), *IMAGE_SIZE, 3), dtype=np.float32)
+    for i, path in enumerate(paths):
+        images[i] = decode_file(tf, str(path)).numpy() / 255.0
     return images, labels, paths
