@@ -6,6 +6,7 @@ A kill is simulated by making h5py (or numpy's ``savez``) raise part-way through
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -237,11 +238,36 @@ def test_export_weights_writes_the_weights_of_the_net_atomically(tmp_path):
 
 
 def test_every_variant_trains_the_lectures_way():
-    """RMSprop at 1e-4 for every variant, no schedule; augmentation and dropout go together."""
+    """RMSprop at 1e-4 for every variant; augmentation and dropout go together; only full's last
+    5 epochs take a smaller step, and its record says why."""
     for variant, recipe in settings.VARIANTS.items():
         assert recipe.optimizer_text == "RMSprop, learning rate 0.0001", variant
-        assert not hasattr(recipe, "schedule")
         assert (recipe.augmentation is None) == (recipe.dropout == 0.0), variant
+        if variant != "full":
+            assert recipe.final_learning_rate is None and recipe.schedule_text == "constant", variant
+    full = settings.VARIANTS["full"]
+    assert full.final_learning_rate == (45, 1e-5) and full.epochs == 50 and full.final_why
+    assert [full.learning_rate_at(epoch) for epoch in (0, 44, 45, 49)] == [1e-4, 1e-4, 1e-5, 1e-5]
+    assert full.schedule_text == "0.0001 through epoch 45, then 1e-05"
+
+
+@pytest.mark.slow
+def test_the_final_learning_rate_reaches_the_optimizer(tiny_dataset, tmp_path, monkeypatch):
+    """A drop to 0 after epoch 1: epochs 2 and 3 leave the weights as epoch 1 left them (RMSprop, no momentum)."""
+    recipe = dataclasses.replace(settings.VARIANTS["baseline"], final_learning_rate=(1, 0.0), final_why="test")
+    monkeypatch.setitem(settings.VARIANTS, "baseline", recipe)
+    weights = tmp_path / "models" / "baseline.weights.h5"
+    first = run("baseline", tiny_dataset, tmp_path, epochs=1)
+    after_one = models.small_convnet(name="baseline")
+    models.load_weights_checked(after_one, weights)
+    second = run("baseline", tiny_dataset, tmp_path, epochs=3)
+    after_three = models.small_convnet(name="baseline")
+    models.load_weights_checked(after_three, weights)
+    for mine, theirs in zip(after_one.get_weights(), after_three.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert [row["learning_rate"] for row in second["history"]] == [1e-4, 0.0, 0.0]
+    assert first["learning_rate_schedule"] == "0.0001 through epoch 1, then 0"
+    assert second["schedule_reason"] == "test"
 
 
 def test_zero_epochs_or_batch_size_are_refused(tmp_path, capsys):

@@ -4,11 +4,13 @@ Usage::
 
     python -m convlens.train baseline   # 30 epochs, no augmentation, no dropout: it overfits
     python -m convlens.train dataaug    # 160 epochs (10,080 steps of 32), augmentation + dropout
-    python -m convlens.train full       # the dataaug recipe on train + extra (21,000 photos)
+    python -m convlens.train full       # the dataaug recipe on train + extra (21,000 photos), 50 epochs
 
 Every variant uses the lecture's (and Chollet's) optimizer, RMSprop with learning rate 1e-4,
 and binary cross-entropy. Adam at 1e-3 killed a quarter to a third of the deep ReLU channels
-of this convnet (issue 17 of the project; chapter 1 shows the census).
+of this convnet (issue 17 of the project; chapter 1 shows the census). Only ``full`` takes its
+last 5 epochs at 1e-5 (:attr:`convlens.settings.Recipe.final_learning_rate`; its record says why),
+and every record names its learning rate epoch by epoch.
 
 Every photo is decoded once and held in memory as ``uint8``; the rescaling and the random
 augmentation run as layers inside the training graph (:mod:`convlens.augment`).
@@ -147,6 +149,7 @@ def _epoch_saver(run: Run, net, history: dict, write_record, census_photos: np.n
             history["epochs"].append({
                 "epoch": epoch + 1,
                 **{key: round(float(logs[key]), 5) for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                "learning_rate": run.recipe.learning_rate_at(epoch),
                 "seconds": round(seconds, 1),
                 "dead_channels": dead_channel_census(net, census_photos),
             })
@@ -237,7 +240,8 @@ def train(variant: str, epochs: int | None = None, batch_size: int | None = None
     trainer.fit(_batches(images, labels, run.batch_size, seed + start_epoch),
                 validation_data=(*photos["validation"],), validation_batch_size=64, epochs=run.epochs,
                 initial_epoch=start_epoch, shuffle=False, verbose=2,
-                callbacks=[_epoch_saver(run, net, history, write_record, photos["validation"][0][:CENSUS_PHOTOS])])
+                callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, _: run.recipe.learning_rate_at(epoch)),
+                           _epoch_saver(run, net, history, write_record, photos["validation"][0][:CENSUS_PHOTOS])])
     if behind and len(history["epochs"]) == start_epoch:  # nothing trained now: export the checkpoint's
         export_weights(net, run.weights)
     net.compile(loss="binary_crossentropy", metrics=["accuracy"])

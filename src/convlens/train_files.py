@@ -163,6 +163,8 @@ def record_base(run: Run, photos: dict) -> dict:
         "batch_size": run.batch_size,
         "steps_per_epoch": steps,
         "optimizer": run.recipe.optimizer_text,
+        "learning_rate_schedule": run.recipe.schedule_text,
+        **({"schedule_reason": run.recipe.final_why} if run.recipe.final_why else {}),
         "loss": "binary_crossentropy",
         "augmentation": run.recipe.augmentation,
         "dropout": run.recipe.dropout,
