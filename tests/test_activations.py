@@ -391,3 +391,24 @@ def test_layer_channels_names_the_valid_layers_and_images(tiny_model, images):
         act.layer_channels(acts, "c1", index=5)
     with pytest.raises(IndexError, match=r"Image index 2 is out of range"):
         act.channel_map(acts, "c1", 0, index=2)
+
+
+def test_dead_channels_match_the_activations_and_follow_changed_weights(tiny_model, images):
+    def expected(model):
+        acts = act.get_activations(model, images)
+        return {name: np.flatnonzero(acts[name].max(axis=(0, 1, 2)) <= 0) for name in ("c1", "c2")}
+
+    found = feature_maps.dead_channels(tiny_model, images, batch_size=2)
+    assert {k: v.tolist() for k, v in found.items()} == {k: v.tolist() for k, v in expected(tiny_model).items()}
+    kernel, bias = tiny_model.get_layer("c1").get_weights()
+    killed_kernel, killed_bias = kernel.copy(), bias.copy()
+    killed_kernel[..., 2], killed_bias[2] = 0.0, -1.0  # channel 2 of c1 can no longer fire
+    tiny_model.get_layer("c1").set_weights([killed_kernel, killed_bias])
+    try:
+        found = feature_maps.dead_channels(tiny_model, images, batch_size=2)  # the changed weights are read
+        assert 2 in found["c1"].tolist()
+        assert {k: v.tolist() for k, v in found.items()} == {k: v.tolist() for k, v in expected(tiny_model).items()}
+        census = feature_maps.dead_channel_census(tiny_model, (images * 255).astype(np.uint8), ["c1"])
+        assert census == {"c1": len(expected(tiny_model)["c1"])}
+    finally:
+        tiny_model.get_layer("c1").set_weights([kernel, bias])
