@@ -29,7 +29,7 @@ NBVAL_BACKEND ?= TF_ENABLE_ONEDNN_OPTS=0
 JB_FLAGS := -W --keep-going
 
 .PHONY: setup book book-instructors handout test unit nbval notebooks lint bench browser-deps clean \
-	public-layout public-run sync sync-check lab
+	public-layout public-run sync sync-check lab site
 
 setup: $(STAMP)
 
@@ -61,8 +61,24 @@ handout: $(STAMP) lab
 	mv _build/.handout/_build/html _build/handout && rm -rf _build/.handout
 	@echo "Handout: _build/handout/index.html"
 
-lint: $(STAMP)
+## The public site, one folder to publish (issue 29; the Pages workflow deploys it): the students'
+## edition (or, with EDITION=handout, the handout edition, for a course that publishes no solution),
+## the lab with its weights, the printable handout and the student assignment notebooks (make assignments).
+## Never the instructors' edition, a rubric, a hidden test or an autograder: tools/check_site.py
+## searches every file before the folder is put in place. Links follow convlens.colab.REPOSITORY_URL.
+# SITE_DEPS: built first; `make site SITE_DEPS=` takes the assignments as committed or built.
+EDITION ?= students
+SITE_DIR ?= _build/site
+SITE_DEPS ?= assignments
+site: $(STAMP) lab $(SITE_DEPS)
+	$(PY) tools/build_site.py --edition $(EDITION) --out $(SITE_DIR)
+
+## Python (ruff), and the lab's JavaScript: ESLint (pinned in package-lock.json) and its unit tests (node --test).
+lint: $(STAMP) node_modules/.package-lock.json
 	$(VENV)/bin/ruff check src tests bench book
+	npx --no-install eslint lab eslint.config.mjs
+	node --test lab/test/
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 ## Everything: lint, unit tests, every notebook re-executed and compared (nbval), browser test
 ## (over the three editions of the book, freshly built; screenshots in _build/screenshots).
@@ -120,7 +136,7 @@ bench: $(STAMP) lab
 ## outputs in $(LAB_DIR), which the book copies into its _static/lab: TensorFlow.js and its WASM
 ## back-end from the npm registry (pinned by package-lock.json, `npm ci`), the committed weights in
 ## TensorFlow.js's weights format with the layer list read from Keras (python -m convlens.tfjs),
-## the sample photos (from $$CONVLENS_DATA), and the lab's module (lab/).
+## the sample photos (from $$CONVLENS_DATA), and the lab's ES modules (lab/*.js: the page's and its worker's).
 LAB_DIR := _build/lab
 LAB_NPM := node_modules/.package-lock.json
 LAB_VENDOR := node_modules/@tensorflow/tfjs/dist/tf.min.js \
@@ -130,10 +146,17 @@ LAB_VENDOR := node_modules/@tensorflow/tfjs/dist/tf.min.js \
 lab: $(LAB_DIR)/lab.json $(LAB_NPM)
 	mkdir -p $(LAB_DIR)/vendor
 	cp $(LAB_VENDOR) $(LAB_DIR)/vendor/
-	cp lab/convlens-lab.js lab/convlens-lab.css $(LAB_DIR)/
+	cp lab/*.js lab/convlens-lab.css $(LAB_DIR)/
 
-$(LAB_DIR)/lab.json: $(STAMP) src/convlens/tfjs.py $(wildcard data/models/*.weights.h5)
+$(LAB_DIR)/lab.json: $(STAMP) src/convlens/tfjs.py data/lab_samples.json $(LAB_DIR)/.photos $(wildcard data/models/*.weights.h5)
 	$(PY) -m convlens.tfjs --out $(LAB_DIR)
+
+# Which photo folder the samples came from: rewritten (and the lab rebuilt) only when $$CONVLENS_DATA
+# changes, so that a lab built without the photos is not kept once they are there (issue 29).
+$(LAB_DIR)/.photos: FORCE
+	@mkdir -p $(LAB_DIR) && echo "$(CONVLENS_DATA)" | cmp -s - $@ || echo "$(CONVLENS_DATA)" > $@
+
+FORCE:
 
 $(LAB_NPM): package.json package-lock.json
 	@command -v npm >/dev/null || { echo "The lab needs Node.js and npm (Debian: apt-get install nodejs npm)"; exit 2; }
@@ -150,3 +173,20 @@ browser-deps:
 
 clean:
 	rm -rf _build
+
+## Assignments (issue 27): from each chapter and its book/assignments/NN.yml, a student notebook
+## (no solutions; also committed as assignments/NN/, what Colab opens), otter-grader's autograder
+## and an instructor copy, in _build/assignments/NN/; and the print-ready exercise sheet,
+## _build/print/exercises.html. `make grade CHAPTER=02_activations SUBMISSIONS=folder` grades a
+## folder of submitted notebooks without Docker into SUBMISSIONS/grades.csv (points per question).
+.PHONY: assignments grade print
+assignments: $(STAMP)
+	$(PY) tools/make_assignments.py --update --print
+
+print: $(STAMP)
+	$(PY) tools/make_assignments.py --print
+
+grade: $(STAMP)
+	@test -n "$(CHAPTER)" -a -n "$(SUBMISSIONS)" || { echo "Usage: make grade CHAPTER=02_activations SUBMISSIONS=folder [JOBS=2]"; exit 2; }
+	test -f _build/assignments/$(CHAPTER)/autograder.zip || $(PY) tools/make_assignments.py $(CHAPTER)
+	$(PY) tools/grade_assignments.py $(CHAPTER) "$(SUBMISSIONS)" --jobs $(or $(JOBS),1)

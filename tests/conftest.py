@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny generated dataset folder, the real photos when present."""
+"""Shared fixtures: tiny generated dataset folders (for parity tests too), and the real photos."""
 
 from __future__ import annotations
 
@@ -17,6 +17,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "absent(reason): a case whose input (a built page) is missing: it fails, "
+                                       "with the reason and the fix")
+
+
+@pytest.fixture(autouse=True)
+def _fail_when_absent(request) -> None:
+    """A case marked ``absent(reason)`` (a test parametrized over built pages, when none is found) fails with
+    its reason: a missing build is a failure to fix, not a skip."""
+    marker = request.node.get_closest_marker("absent")
+    if marker is not None:
+        pytest.fail(marker.args[0], pytrace=False)
+
+
 @pytest.fixture
 def tiny_dataset(tmp_path: Path) -> Path:
     """train/validation/test folders with 3 cats and 3 dogs each (random-pixel JPEGs)."""
@@ -29,9 +43,30 @@ def tiny_dataset(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def synthetic_photos(tmp_path_factory) -> Path:
+    """A folder laid out as the real photos (train/validation/test, cats/dogs), 60 random-pixel JPEGs
+    per class and split, in several sizes: the inputs of a parity test (the lab or a decoder against
+    Keras or PIL), which compares two computations on the same images and needs no real photo."""
+    root = tmp_path_factory.mktemp("synthetic_photos")
+    sizes = [(150, 150), (200, 133), (97, 180), (500, 375)]
+    for split in ("train", "validation", "test"):
+        for label, name in enumerate(("cats", "dogs")):
+            for i in range(60):
+                write_photo(root / split / name / f"{name[:-1]}.{i}.jpg", seed=1000 * label + i, size=sizes[i % 4])
+    return root
+
+
+@pytest.fixture(scope="session")
 def real_data_dir() -> Path:
-    """The real photos named by $CONVLENS_DATA (set by the Makefile and CI)."""
+    """The real photos named by $CONVLENS_DATA (the Makefile sets it to the shared photos).
+
+    For the tests that are about the real photos themselves (their counts, their decoding); a
+    missing folder fails with the fix, since the Makefile always provides it.
+    """
     value = os.environ.get("CONVLENS_DATA")
     if not value or not (Path(value) / "train").is_dir():
-        pytest.skip("CONVLENS_DATA does not point to the cats-vs-dogs photos")
+        pytest.fail(f"CONVLENS_DATA={value!r} does not point to the cats-vs-dogs photos (a folder with train/ and "
+                    "validation/): run the tests through make (it sets CONVLENS_DATA to the shared photos), or set it "
+                    "yourself (convlens.data.find_data_dir() downloads the public photos and gives their folder).",
+                    pytrace=False)
     return Path(value)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import re
 
+import keras
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from convlens import activations as act  # noqa: E402
-from convlens import core, errors  # noqa: E402
-from convlens.measures import feature_maps, read_out  # noqa: E402
+from convlens import activations as act
+from convlens import errors
+from convlens import layers as lookup
+from convlens.measures import feature_maps, read_out
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +49,12 @@ def images():
 
 
 def test_default_selection_is_every_conv_and_pooling_layer(tiny_model):
-    assert [layer.name for layer in core.select_layers(tiny_model)] == ["c1", "p1", "c2"]
-    assert core.conv_and_pooling_layer_names(tiny_model) == ["c1", "p1", "c2"]
+    assert [layer.name for layer in lookup.select_layers(tiny_model)] == ["c1", "p1", "c2"]
+    assert lookup.conv_and_pooling_layer_names(tiny_model) == ["c1", "p1", "c2"]
 
 
 def test_selection_by_name_index_and_type(tiny_model):
-    names = lambda spec: [layer.name for layer in core.select_layers(tiny_model, spec)]  # noqa: E731
+    names = lambda spec: [layer.name for layer in lookup.select_layers(tiny_model, spec)]  # noqa: E731
     assert names("p1") == ["p1"]
     assert names(["c2", "c1"]) == ["c1", "c2"]  # model order kept
     assert names(1) == ["c1"]  # model.layers[0] is the input layer
@@ -66,7 +66,7 @@ def test_selection_by_name_index_and_type(tiny_model):
 
 def test_unknown_layer_name_lists_the_valid_names(tiny_model):
     with pytest.raises(errors.LayerSelectionError) as info:
-        core.select_layers(tiny_model, "conv2d_9")
+        lookup.select_layers(tiny_model, "conv2d_9")
     message = str(info.value)
     assert "'conv2d_9'" in message
     assert "Valid layer names with feature maps: c1, p1, c2" in message
@@ -74,13 +74,13 @@ def test_unknown_layer_name_lists_the_valid_names(tiny_model):
 
 def test_layers_without_feature_maps_and_bad_indices_are_refused(tiny_model):
     with pytest.raises(errors.LayerSelectionError, match=r"'d' \(Dense.*no feature maps.*c1, p1, c2"):
-        core.select_layers(tiny_model, "d")
+        lookup.select_layers(tiny_model, "d")
     with pytest.raises(errors.LayerSelectionError, match=r"index 42 is out of range.*0\.\.5"):
-        core.select_layers(tiny_model, 42)
+        lookup.select_layers(tiny_model, 42)
     with pytest.raises(errors.LayerSelectionError, match="no layer of type Dropout"):
-        core.select_layers(tiny_model, keras.layers.Dropout)
+        lookup.select_layers(tiny_model, keras.layers.Dropout)
     with pytest.raises(errors.LayerSelectionError, match="not a layer name"):
-        core.select_layers(tiny_model, 1.5)
+        lookup.select_layers(tiny_model, 1.5)
 
 
 # ------------------------------------------------------------------ the activation model

@@ -5,18 +5,27 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlens import core, errors, submodels
+from convlens import checks, errors, submodels
+from convlens import layers as lookup
 
 
-def test_every_error_derives_from_convlens_error_and_keeps_its_builtin_base():
-    assert issubclass(errors.LayerSelectionError, errors.ConvlensError)
-    assert issubclass(errors.LayerSelectionError, ValueError)
-    assert issubclass(errors.ChannelRangeError, errors.ConvlensError)
-    assert issubclass(errors.ChannelRangeError, IndexError)
-    assert issubclass(errors.InputImageError, ValueError) and issubclass(errors.ArgumentError, ValueError)
-    assert issubclass(errors.ArgumentTypeError, TypeError)
-    for name in errors.__all__:
-        assert issubclass(getattr(errors, name), errors.ConvlensError)
+def test_the_checks_raise_convlens_errors_that_keep_their_builtin_base():
+    """Each check's error is caught both as a ConvlensError and as the built-in error it was before."""
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="conv")(inputs))
+    cases = [
+        (lambda: lookup.find_layer(model, "nope"), ValueError, errors.LayerSelectionError),
+        (lambda: checks.check_channels("conv", [5], 2), IndexError, errors.ChannelRangeError),
+        (lambda: checks.as_batch(np.full((8, 8, 3), 2.0)), ValueError, errors.InputImageError),
+        (lambda: checks.check_int("steps", 1.5), TypeError, errors.ArgumentTypeError),
+        (lambda: checks.check_number("sigma", -1.0, minimum=0.0), ValueError, errors.ArgumentError),
+    ]
+    for call, builtin, kind in cases:
+        with pytest.raises(builtin) as info:
+            call()
+        assert type(info.value) is kind and isinstance(info.value, errors.ConvlensError)
 
 
 @pytest.mark.parametrize(
@@ -35,46 +44,46 @@ def test_every_error_derives_from_convlens_error_and_keeps_its_builtin_base():
 )
 def test_as_batch_refuses_what_the_models_do_not_take(images, match):
     with pytest.raises(errors.InputImageError, match=match):
-        core.as_batch(images)
+        checks.as_batch(images)
 
 
 def test_as_batch_adds_the_batch_axis_and_may_allow_values_outside_unit_range():
     image = np.linspace(0, 1, 48, dtype=np.float64).reshape(4, 4, 3)
-    batch = core.as_batch(image)
+    batch = checks.as_batch(image)
     assert batch.shape == (1, 4, 4, 3) and batch.dtype == np.float32
     np.testing.assert_array_equal(batch[0], image.astype(np.float32))
-    assert core.as_batch(image * 3 - 1, unit_range=False).max() == pytest.approx(2.0)
+    assert checks.as_batch(image * 3 - 1, unit_range=False).max() == pytest.approx(2.0)
     with pytest.raises(errors.InputImageError, match="NaN"):
-        core.as_batch(np.full((4, 4, 3), np.nan), unit_range=False)
+        checks.as_batch(np.full((4, 4, 3), np.nan), unit_range=False)
 
 
 def test_as_batch_checks_the_models_input_shape():
     import keras
 
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)], name="small")
-    assert core.as_batch(np.zeros((2, 8, 8, 3)), model).shape == (2, 8, 8, 3)
+    assert checks.as_batch(np.zeros((2, 8, 8, 3)), model).shape == (2, 8, 8, 3)
     with pytest.raises(errors.InputImageError, match=r"Expected images of shape \(N, 8, 8, 3\) for model 'small'"):
-        core.as_batch(np.zeros((2, 9, 8, 3)), model)
+        checks.as_batch(np.zeros((2, 9, 8, 3)), model)
 
 
 @pytest.mark.parametrize(("value", "error"), [(0, errors.ArgumentError), (-1, errors.ArgumentError),
                                               (2.5, errors.ArgumentTypeError), (True, errors.ArgumentTypeError)])
 def test_batch_slices_refuses_bad_batch_sizes(value, error):
     with pytest.raises(error, match="batch_size"):
-        list(core.batch_slices(10, value))
+        list(checks.batch_slices(10, value))
 
 
 def test_batch_slices_cover_every_item_once():
-    assert [(s.start, s.stop) for s in core.batch_slices(7, 3)] == [(0, 3), (3, 6), (6, 7)]
-    assert list(core.batch_slices(0, 3)) == []
+    assert [(s.start, s.stop) for s in checks.batch_slices(7, 3)] == [(0, 3), (3, 6), (6, 7)]
+    assert list(checks.batch_slices(0, 3)) == []
 
 
 def test_check_int_names_the_setting_and_its_bounds():
-    assert core.check_int("steps", np.int64(3), 0) == 3
+    assert checks.check_int("steps", np.int64(3), 0) == 3
     with pytest.raises(errors.ArgumentTypeError, match=r"steps must be a whole number.*2\.5"):
-        core.check_int("steps", 2.5, 0)
+        checks.check_int("steps", 2.5, 0)
     with pytest.raises(errors.ArgumentError, match="size must be from 1 to 10 pixels; got 11"):
-        core.check_int("size", 11, 1, 10, why=" pixels")
+        checks.check_int("size", 11, 1, 10, why=" pixels")
 
 
 def test_one_layer_lookup_for_every_kind():
@@ -86,17 +95,17 @@ def test_one_layer_lookup_for_every_kind():
     x = layers.MaxPooling2D(2, name="pool")(x)
     x = layers.Conv2DTranspose(2, 3, name="up")(x)
     model = keras.Model(inputs, layers.Dense(1, name="dense")(layers.Flatten(name="flat")(x)), name="m")
-    assert core.conv_layer_names(model) == ["conv", "up"]
-    assert core.conv_and_pooling_layer_names(model) == ["conv", "pool", "up"]
-    assert core.find_layer(model, "pool", "filters").name == "pool"
+    assert lookup.conv_layer_names(model) == ["conv", "up"]
+    assert lookup.conv_and_pooling_layer_names(model) == ["conv", "pool", "up"]
+    assert lookup.find_layer(model, "pool", "filters").name == "pool"
     with pytest.raises(errors.LayerSelectionError, match=r"'pool' \(MaxPooling2D.*not a convolution layer.*conv, up"):
-        core.find_layer(model, "pool", "convolution")
+        lookup.find_layer(model, "pool", "convolution")
     with pytest.raises(errors.LayerSelectionError, match="No layer named 'nope' in model 'm'"):
-        core.find_layer(model, "nope", "filters")
+        lookup.find_layer(model, "nope", "filters")
     with pytest.raises(errors.LayerSelectionError, match="not a layer type"):
-        core.find_layer(model, "Conv2D", "filters")
+        lookup.find_layer(model, "Conv2D", "filters")
     with pytest.raises(errors.ArgumentError, match="Unknown layer kind"):
-        core.select_layers(model, None, "dense")
+        lookup.select_layers(model, None, "dense")
     assert submodels.smallest_input_size(model, model.get_layer("conv")) == 3
     assert submodels.smallest_input_size(model, model.get_layer("pool")) == 4
 
@@ -110,3 +119,15 @@ def test_one_cache_keyed_on_model_and_settings():
     assert submodels.cached(model, ("test", 1), lambda: calls.append(1) or object()) is first
     assert submodels.cached(model, ("test", 2), lambda: calls.append(2) or object()) is not first
     assert calls == [1, 2]
+
+
+def test_the_techniques_need_no_photo_module():
+    """A technique checks sizes with :mod:`convlens.checks`, not through the photo modules."""
+    import ast
+    from pathlib import Path
+
+    src = Path(checks.__file__).parent
+    for module in ("filters.py", "ascent.py", "objectives.py", "transforms.py", "checks.py", "layers.py"):
+        imported = {node.module for node in ast.walk(ast.parse((src / module).read_text()))
+                    if isinstance(node, ast.ImportFrom) and node.level}
+        assert not imported & {"images", "data", "archive"}, (module, imported)

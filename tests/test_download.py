@@ -1,11 +1,13 @@
-"""convlens.download and the photo download built on it, against a fake server on 127.0.0.1.
+"""convlens.fetch (pooch and its paced downloader) and the photo download built on it, against a
+fake server on 127.0.0.1.
 
-A bad download (cut short, a web page, a stalled or dripping server, no server) never leaves a
-file behind, and a half-extracted photo cache is never taken for the dataset.
+A bad download (cut short, a web page, a stalled or dripping server, no server, a wrong hash)
+never leaves a file behind, and a half-extracted photo cache is never taken for the dataset.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -16,8 +18,9 @@ import pytest
 from fake_http import PORTAL_PAGE, closed_port_url, running
 from testkit import write_photo
 
-from convlens import archive, data, download, errors, settings
+from convlens import archive, data, errors, fetch, settings
 
+ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = bytes(range(256)) * 40  # 10240 bytes
 COUNTS = {"train": {"cats": 2, "dogs": 2}, "validation": {"cats": 1, "dogs": 1}}
 
@@ -29,7 +32,8 @@ def server():
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".part" in p.name or "extracting" in p.name)
+    """pooch's temporary files (tmpXXXX) and half-extracted folders left in ``folder``."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("tmp") or "extracting" in p.name)
 
 
 def make_archive(tmp_path: Path, counts=COUNTS, top: str = "cats_and_dogs_filtered") -> bytes:
@@ -45,14 +49,26 @@ def make_archive(tmp_path: Path, counts=COUNTS, top: str = "cats_and_dogs_filter
     return buffer.getvalue()
 
 
-def real_hdf5(tmp_path: Path) -> bytes:
-    import h5py
-    import numpy as np
+def sha256(payload: bytes) -> str:
+    return "sha256:" + hashlib.sha256(payload).hexdigest()
 
-    path = tmp_path / "real.h5"
-    with h5py.File(path, "w") as stream:
-        stream["weights"] = np.arange(5000, dtype=np.float32)
-    return path.read_bytes()
+
+def get(url: str, folder: Path, payload: bytes = PAYLOAD, name: str = "baseline.json", **limits) -> Path:
+    """fetch.fetch of registry entry ``name`` from ``url``, expecting ``payload``'s hash."""
+    return fetch.fetch(name, folder, url, known_hash=sha256(payload), limits=fetch.limits_with(**limits))
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_registry_matches_the_committed_files():
+    """A retrain that forgets to update convlens.fetch.REGISTRY fails here."""
+    committed = sorted(p.name for p in (ROOT / "data" / "models").iterdir() if p.suffix in (".h5", ".json"))
+    assert sorted(name for name in fetch.REGISTRY if name != fetch.ARCHIVE) == committed
+    for name in committed:
+        assert fetch.REGISTRY[name] == sha256((ROOT / "data" / "models" / name).read_bytes()), (
+            f"data/models/{name} changed: put its SHA-256 in convlens.fetch.REGISTRY"
+        )
 
 
 # --------------------------------------------------------------------------- the downloader
@@ -60,121 +76,142 @@ def real_hdf5(tmp_path: Path) -> bytes:
 
 def test_whole_file_is_written_and_nothing_else(server, tmp_path):
     url = server.serve("file.bin", PAYLOAD)
-    assert download.download(url, tmp_path / "file.bin") == tmp_path / "file.bin"
-    assert (tmp_path / "file.bin").read_bytes() == PAYLOAD
+    assert get(url, tmp_path) == tmp_path / "baseline.json"
+    assert (tmp_path / "baseline.json").read_bytes() == PAYLOAD
     assert leftovers(tmp_path) == []
+    get(url, tmp_path)  # kept and matching its hash: not fetched again
+    assert server.requested == ["/file.bin"]
 
 
-def test_cut_short_is_refused_and_the_old_file_kept(server, tmp_path):
+def test_cut_short_is_refused_and_a_damaged_old_file_dropped(server, tmp_path):
     url = server.serve("file.bin", PAYLOAD, kind="cut", cut_at=504)
-    with pytest.raises(download.DownloadError, match="cut short: 504 of 10240 bytes") as caught:
-        download.download(url, tmp_path / "new.bin")
+    with pytest.raises(errors.DownloadError, match="cut short: 504 of 10240 bytes") as caught:
+        get(url, tmp_path)
     assert caught.value.reason == "truncated"
-    assert not (tmp_path / "new.bin").exists() and leftovers(tmp_path) == []
-    (tmp_path / "old.bin").write_bytes(b"the good copy")
-    with pytest.raises(download.DownloadError):
-        download.download(url, tmp_path / "old.bin")
-    assert (tmp_path / "old.bin").read_bytes() == b"the good copy"
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "baseline.json").write_bytes(PAYLOAD)  # a good copy, kept: the server is not asked
+    assert get(url, tmp_path).read_bytes() == PAYLOAD and server.requested == ["/file.bin"]
+    (tmp_path / "baseline.json").write_bytes(PAYLOAD[:100])  # a damaged copy: fetched again, and dropped
+    with pytest.raises(errors.DownloadError):
+        get(url, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_wrong_hash_is_refused_and_nothing_kept(server, tmp_path):
+    url = server.serve("file.bin", PAYLOAD)
+    with pytest.raises(errors.DownloadError, match="not the expected one.*SHA256") as caught:
+        get(url, tmp_path, payload=b"something else")
+    assert caught.value.reason == "invalid"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cut_without_content_length_is_caught_by_the_hash(server, tmp_path):
+    url = server.serve("file.bin", PAYLOAD, kind="nolength", cut_at=len(PAYLOAD) - 100)
+    with pytest.raises(errors.DownloadError, match="SHA256"):
+        get(url, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_dripping_server_meets_the_overall_deadline(server, tmp_path):
     # One byte every 0.2 s never trips the 5 s read timeout; only the deadline stops it.
     url = server.serve("file.bin", PAYLOAD, kind="drip", interval=0.2)
-    with pytest.raises(download.DownloadError, match="deadline of 1 s") as caught:
-        download.download(url, tmp_path / "file.bin", timeout=5, deadline=1)
+    with pytest.raises(errors.DownloadError, match="deadline of 1 s") as caught:
+        get(url, tmp_path, timeout=5, deadline=1)
     assert caught.value.reason == "timeout"
-    assert leftovers(tmp_path) == [] and not (tmp_path / "file.bin").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_trickling_server_is_given_up_at_the_rate_floor_long_before_the_deadline(server, tmp_path):
+def test_trickling_server_is_given_up_at_the_rate_floor_long_before_the_deadline(server, tmp_path, monkeypatch):
     """One byte every 0.2 s: under a floor of 100 bytes/s for 1 s, the download stops after about 1 s."""
     url = server.serve("file.bin", PAYLOAD, kind="drip", interval=0.2)
-    limits = settings.DownloadLimits(timeout_s=5, deadline_s=60, min_rate=100, rate_window_s=1)
+    monkeypatch.setattr(settings, "DOWNLOAD", settings.DownloadLimits(timeout_s=5, deadline_s=60, min_rate=100,
+                                                                      rate_window_s=1))
     started = time.monotonic()
-    with pytest.raises(download.DownloadError, match=r"bytes/s for 1 s, under the floor of 100 bytes/s") as caught:
-        download.download(url, tmp_path / "file.bin", limits=limits)
+    with pytest.raises(errors.DownloadError, match=r"bytes/s for 1 s, under the floor of 100 bytes/s") as caught:
+        get(url, tmp_path)
     assert time.monotonic() - started < 10
     assert caught.value.reason == "timeout"
-    assert leftovers(tmp_path) == [] and not (tmp_path / "file.bin").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_slow_start_is_not_given_up_before_the_rate_window_has_passed(server, tmp_path):
     url = server.serve("file.bin", b"0123456789", kind="drip", interval=0.05)  # about 0.5 s in all
     limits = settings.DownloadLimits(timeout_s=5, deadline_s=60, min_rate=1000, rate_window_s=5)
-    assert download.download(url, tmp_path / "file.bin", limits=limits).read_bytes() == b"0123456789"
+    path = fetch.fetch("baseline.json", tmp_path, url, known_hash=sha256(b"0123456789"), limits=limits)
+    assert path.read_bytes() == b"0123456789"
 
 
 def test_stalled_server_meets_the_read_timeout(server, tmp_path):
     url = server.serve("file.bin", PAYLOAD, kind="stall", limit_s=10)
-    with pytest.raises(download.DownloadError, match="stopped answering") as caught:
-        download.download(url, tmp_path / "file.bin", timeout=0.5, deadline=30)
+    with pytest.raises(errors.DownloadError, match="stopped answering") as caught:
+        get(url, tmp_path, timeout=0.5, deadline=30)
     assert caught.value.reason == "timeout"
-    assert leftovers(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_server_and_http_errors(server, tmp_path):
-    with pytest.raises(download.DownloadError, match="Could not reach") as caught:
-        download.download(closed_port_url(), tmp_path / "file.bin", timeout=2)
+    with pytest.raises(errors.DownloadError, match="Could not reach") as caught:
+        get(closed_port_url(), tmp_path, timeout=2)
     assert caught.value.reason == "unreachable"
     assert isinstance(caught.value, errors.ConvlensError)
-    with pytest.raises(download.DownloadError, match="404") as caught:
-        download.download(server.url("missing.bin"), tmp_path / "file.bin")
+    with pytest.raises(errors.DownloadError, match="404") as caught:
+        get(server.url("missing.bin"), tmp_path)
     assert caught.value.reason == "http"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_validator_refuses_a_web_page(server, tmp_path):
-    url = server.serve("archive.zip", kind="html")
-    with pytest.raises(download.DownloadError, match="not a zip archive .*captive portal") as caught:
-        download.download(url, tmp_path / "archive.zip", validate=download.check_zip)
+@pytest.mark.parametrize(
+    ("kind", "payload", "message"),
+    [("html", b"", "web page instead of .*captive portal"),
+     ("ok", b"  <html><body>Log in</body></html>", "web page instead of"),  # a page served as a file
+     ("ok", b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n", "Git LFS pointer")],
+    ids=["html", "html-as-octets", "lfs-pointer"],
+)
+def test_web_pages_and_lfs_pointers_are_refused_by_name(server, tmp_path, kind, payload, message):
+    url = server.serve("baseline.weights.h5", payload, kind=kind)
+    with pytest.raises(errors.DownloadError, match=message) as caught:
+        fetch.fetch("baseline.weights.h5", tmp_path, url)  # the registry's own hash
     assert caught.value.reason == "invalid"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_check_zip_reads_every_member(tmp_path):
-    good = tmp_path / "good.zip"
-    with zipfile.ZipFile(good, "w", compression=zipfile.ZIP_STORED) as zipped:
-        zipped.writestr("a.txt", "hello world " * 100)
-    download.check_zip(good)
-    raw = bytearray(good.read_bytes())
-    raw[raw.index(b"hello") + 3] ^= 0xFF  # one byte of the member's data
-    bad = tmp_path / "bad.zip"
-    bad.write_bytes(bytes(raw))
-    assert zipfile.is_zipfile(bad)  # the quick check alone would accept it
-    with pytest.raises(ValueError, match="damaged"):
-        download.check_zip(bad)
+def test_a_registry_hash_is_required_by_default(server, tmp_path):
+    """The committed weights are checked against the registry: other bytes are refused."""
+    url = server.serve("dataaug.json", b'{"variant": "dataaug"}')
+    with pytest.raises(errors.DownloadError, match="not the expected one"):
+        fetch.fetch("dataaug.json", tmp_path, url)
+    real = (ROOT / "data" / "models" / "dataaug.json").read_bytes()
+    server.serve("dataaug.json", real)
+    assert fetch.fetch("dataaug.json", tmp_path, url).read_bytes() == real
 
 
-def test_check_hdf5(tmp_path):
-    whole = real_hdf5(tmp_path)
-    path = tmp_path / "w.h5"
-    path.write_bytes(whole)
-    download.check_hdf5(path)
-    assert download.hdf5_end_of_file(path) == len(whole)
-    for payload, message in [
-        (whole[: len(whole) // 2], "truncated"),
-        (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n", "Git LFS"),
-        (PORTAL_PAGE, "not an HDF5 file"),
-        (b"", "not an HDF5 file"),
-    ]:
-        path.write_bytes(payload)
-        with pytest.raises(ValueError, match=message):
-            download.check_hdf5(path)
+def test_the_progress_bar_is_tqdm_when_asked(server, tmp_path, monkeypatch, capsys):
+    """pooch's bar: off unless asked (fetch asks when tqdm is installed); a stand-in tqdm records it."""
+    import sys
+    import types
 
+    updates: list = []
 
-def test_truncated_weights_without_content_length_are_caught_by_their_header(server, tmp_path):
-    whole = real_hdf5(tmp_path)
-    url = server.serve("w.weights.h5", whole, kind="nolength", cut_at=len(whole) - 100)
-    with pytest.raises(download.DownloadError, match="truncated"):
-        download.download(url, tmp_path / "w.weights.h5", validate=download.check_hdf5)
-    assert not (tmp_path / "w.weights.h5").exists()
+    class Bar:
+        def __init__(self, total, **kwargs):
+            updates.append(("total", total))
 
+        def update(self, count):
+            updates.append(count)
 
-def test_validator_for():
-    assert download.validator_for("a.zip") is download.check_zip
-    assert download.validator_for("dataaug.weights.h5") is download.check_hdf5
-    assert download.validator_for("dataaug.json") is download.check_json
-    assert download.validator_for("notes.txt") is None
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=Bar))
+    url = server.serve("file.bin", PAYLOAD)
+    fetch.PacedDownloader(settings.DOWNLOAD, progressbar=True)(url, str(tmp_path / "out"))
+    assert updates[0] == ("total", len(PAYLOAD)) and sum(updates[1:]) == len(PAYLOAD)
+    updates.clear()
+    fetch.PacedDownloader(settings.DOWNLOAD)(url, str(tmp_path / "out"))
+    assert updates == []
 
 
 # --------------------------------------------------------------------------- the photo archive
@@ -219,17 +256,16 @@ def test_a_whole_unmarked_folder_is_counted_then_kept(tmp_path):
 def test_kill_during_extraction_leaves_no_folder(server, tmp_path, monkeypatch):
     url = server.serve("cats_and_dogs_filtered.zip", make_archive(tmp_path))
     cache = tmp_path / "cache"
-    real_extract = archive.safe_extract
+    real_counts = archive._counts
 
-    def killed(archive, target):
-        real_extract(archive, target)
+    def killed(folder, expected):
         raise KeyboardInterrupt  # stands for a kill once the files are out, before the check
 
-    monkeypatch.setattr(archive, "safe_extract", killed)
+    monkeypatch.setattr(archive, "_counts", killed)
     with pytest.raises(KeyboardInterrupt):
         archive.download_dataset(url=url, cache_dir=cache, expected_counts=COUNTS)
     assert not (cache / "cats_and_dogs_filtered").exists() and leftovers(cache) == []
-    monkeypatch.setattr(archive, "safe_extract", real_extract)
+    monkeypatch.setattr(archive, "_counts", real_counts)
     target = archive.download_dataset(url=url, cache_dir=cache, expected_counts=COUNTS)
     assert (target / archive.COMPLETE_MARKER).is_file()
     assert server.requested == ["/cats_and_dogs_filtered.zip"]  # the whole archive was kept and reused
@@ -238,7 +274,7 @@ def test_kill_during_extraction_leaves_no_folder(server, tmp_path, monkeypatch):
 def test_web_page_instead_of_the_archive_is_not_sticky(server, tmp_path):
     cache = tmp_path / "cache"
     url = server.serve("cats_and_dogs_filtered.zip", kind="html")
-    with pytest.raises(data.DataNotFoundError, match="not a zip archive.*log in.*CONVLENS_DATA"):
+    with pytest.raises(data.DataNotFoundError, match="web page instead of.*log in.*CONVLENS_DATA"):
         archive.download_dataset(url=url, cache_dir=cache, expected_counts=COUNTS)
     assert list(cache.iterdir()) == []
     server.serve("cats_and_dogs_filtered.zip", make_archive(tmp_path))
@@ -285,12 +321,46 @@ def test_public_url_checks_the_public_counts(monkeypatch, tmp_path):
     """With the real URL (never fetched here) the documented 1000 + 1000 / 500 + 500 are required."""
     seen = {}
 
-    def fake_download(url, destination, **kwargs):
-        seen["url"] = url
-        Path(destination).write_bytes(make_archive(tmp_path))
-        return Path(destination)
+    def fake_fetch(name, folder, url, *, known_hash=None, processor=None, limits=None):
+        seen.update(name=name, url=url, known_hash=known_hash)
+        path = Path(folder) / name
+        path.write_bytes(make_archive(tmp_path))
+        return processor(str(path), "download", None)
 
-    monkeypatch.setattr(archive.downloads, "download", fake_download)
+    monkeypatch.delenv(settings.DATA_SHA256_ENV, raising=False)
+    monkeypatch.setattr(fetch, "fetch", fake_fetch)
     with pytest.raises(data.DataNotFoundError, match="not the expected"):
         archive.download_dataset(cache_dir=tmp_path / "cache")
-    assert seen["url"] == archive.DATASET_URL
+    assert seen == {"name": "cats_and_dogs_filtered.zip", "url": archive.DATASET_URL, "known_hash": None}
+
+
+def test_a_given_sha256_is_checked_by_pooch(server, tmp_path):
+    payload = make_archive(tmp_path)
+    url = server.serve("cats_and_dogs_filtered.zip", payload)
+    cache = tmp_path / "cache"
+    with pytest.raises(data.DataNotFoundError, match="not the expected one.*SHA256.*Try again"):
+        archive.download_dataset(url=url, cache_dir=cache, sha256="0" * 64, expected_counts=COUNTS)
+    assert list(cache.iterdir()) == []
+    target = archive.download_dataset(url=url, cache_dir=cache, sha256=sha256(payload)[7:], expected_counts=COUNTS)
+    assert data.count_images(target) == COUNTS
+
+
+def test_a_member_that_would_escape_stays_inside(server, tmp_path):
+    """zipfile (under pooch.Unzip) drops '..' from member paths: nothing lands outside the cache."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("../../escape.txt", "outside")
+    url = server.serve("cats_and_dogs_filtered.zip", buffer.getvalue())
+    cache = tmp_path / "cache"
+    with pytest.raises(data.DataNotFoundError, match="did not contain"):
+        archive.download_dataset(url=url, cache_dir=cache)
+    assert not list(tmp_path.rglob("escape.txt")) and list(cache.iterdir()) == []
+
+
+def test_a_file_that_is_not_a_zip_archive_is_refused_by_name_and_deleted(server, tmp_path):
+    url = server.serve("cats_and_dogs_filtered.zip", PAYLOAD)  # no web page: the bytes pass the first check
+    cache = tmp_path / "cache"
+    with pytest.raises(data.DataNotFoundError, match=r"cats_and_dogs_filtered.zip is not a readable zip archive.*"
+                                                     r"deleted: run again"):
+        archive.download_dataset(url=url, cache_dir=cache)
+    assert list(cache.iterdir()) == []

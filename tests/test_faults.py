@@ -1,10 +1,10 @@
 """The last faults and bad input of issue 20, each with a clear error or a correct result.
 
-Tested here: a non-zip file given to ``archive.safe_extract``; a heatmap upsampled to (0, 0); an
-image over PIL's own decompression-bomb limit; the ``vgg16`` user-error message's pointer. The
-others are tested beside their code: a scalar filter index, ``seed=-1`` and start images in
-0-255 units (``test_filters.py``), the leftovers of a killed save (``test_train.py``), a server
-that trickles bytes (``test_download.py``). The Grad-CAM browser with 0 images, the overlay pager
+Tested here: a heatmap upsampled to (0, 0); an image over PIL's own decompression-bomb limit; the
+``vgg16`` user-error message's pointer. The others are tested beside their code: a scalar filter
+index, ``seed=-1`` and start images in 0-255 units (``test_filters.py``), the leftovers of a
+killed save (``test_train.py``), a server that trickles bytes and a downloaded archive that is not
+a zip (``test_download.py``). The Grad-CAM browser with 0 images, the overlay pager
 with mismatched lengths and ``image_pager_html`` with fewer titles are the widgets' tests.
 """
 
@@ -16,16 +16,7 @@ import zlib
 import numpy as np
 import pytest
 
-from convlens import archive, errors, gradcam, images, models
-
-
-def test_a_file_that_is_not_a_zip_archive_is_refused_by_name(tmp_path):
-    page = tmp_path / "cats_and_dogs_filtered.zip"
-    page.write_text("<html>Please log in to the guest Wi-Fi.</html>")
-    with pytest.raises(errors.DataNotFoundError, match=r"Cannot extract .*cats_and_dogs_filtered.zip: it is not a "
-                                                       r"readable zip archive"):
-        archive.safe_extract(page, tmp_path / "target")
-    assert not (tmp_path / "target").exists()
+from convlens import adapters, errors, gradcam, images, models
 
 
 @pytest.mark.parametrize("size", [(0, 0), (150, 0), (-1, 5), (150,), 150, (1.5, 2)])
@@ -53,9 +44,15 @@ def test_a_huge_image_is_refused_from_its_header_not_decoded(side, words):
 
 
 def test_the_vgg16_argument_error_points_at_the_adapter_where_it_lives():
+    """The message sends 150 x 150 users to the adapter, which does take 150 x 150 photos for a 224 x 224 VGG16."""
+    import keras
+
     with pytest.raises(errors.ArgumentError, match=r"convlens\.adapters\.imagenet_cats_vs_dogs resizes") as caught:
         models.vgg16(include_top=True, input_shape=(150, 150, 3))
-    from convlens import adapters
-
-    assert hasattr(adapters, "imagenet_cats_vs_dogs")
     assert "gradcam.imagenet" not in str(caught.value)
+    inputs = keras.Input((models.VGG16_SIZE, models.VGG16_SIZE, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3, name="block5_conv3")(inputs))
+    classifier = keras.Model(inputs, keras.layers.Dense(1000, name="predictions")(pooled))
+    wrapped = adapters.imagenet_cats_vs_dogs(classifier)
+    assert tuple(wrapped.inputs[0].shape[1:]) == (150, 150, 3)
+    assert tuple(wrapped.get_layer("resize_to_classifier").output.shape[1:3]) == (models.VGG16_SIZE, models.VGG16_SIZE)

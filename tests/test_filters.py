@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from testkit import centred_tiny_convnet
 
-from convlens import adapters, core, filters
+from convlens import adapters, filters
+from convlens import layers as lookup
 from convlens.measures import patterns
 
 SIZE = 32
@@ -36,7 +37,6 @@ def test_start_image_is_the_lecture_gray_noise_in_unit_scale():
     assert abs(image.mean() - 138 / 255) < 0.01
     np.testing.assert_array_equal(image, filters.start_image(3, seed=0, size=SIZE))
     assert not np.array_equal(image, filters.start_image(4, seed=0, size=SIZE))
-    assert filters.STEP_SIZE == pytest.approx(1 / 255)
 
 
 def test_deprocess_image_centres_scales_and_clips_each_image():
@@ -84,7 +84,7 @@ def test_scaled_input_feeds_the_same_layers_scaled_values():
     wrapped = adapters.scaled_input(pixels, scale=255.0, size=SIZE)
     x = filters.start_image(0, 0, SIZE)[None]
     np.testing.assert_allclose(wrapped(x).numpy(), pixels(x * 255.0).numpy(), rtol=1e-5, atol=1e-4)
-    assert core.conv_and_pooling_layer_names(wrapped) == ["conv"]
+    assert lookup.conv_and_pooling_layer_names(wrapped) == ["conv"]
     assert wrapped.get_layer("conv") is pixels.get_layer("conv")
     raw = filters.filter_patterns(wrapped, "conv", [0, 1], steps=3, size=SIZE, deprocess=False)  # its own graph
     assert raw.shape == (2, SIZE, SIZE, 3) and np.abs(raw - filters.start_image(0, 0, SIZE)).max() > 0
@@ -225,7 +225,6 @@ def test_plots_are_titled_and_the_pager_embeds_jpeg_images(tiny_model):
 
 
 def test_explorer_computes_a_pattern_on_click(tiny_model):
-    pytest.importorskip("ipywidgets")
     from convlens.widgets import filters as widgets
 
     box = widgets.pattern_explorer(tiny_model, ["c1", "c2"], steps=3, size=SIZE)
@@ -332,20 +331,151 @@ def test_a_raw_pattern_a_little_outside_zero_one_is_a_valid_start(tiny_model):
 def test_the_ascent_transforms_are_small_functions_that_compose():
     import tensorflow as tf
 
-    from convlens import ascent
+    from convlens import ascent, transforms
 
-    shifts = np.stack([ascent.jitter_shift(tf.constant(7), tf.constant(step), 4).numpy() for step in range(50)])
+    shifts = np.stack([transforms.jitter_shift(tf.constant(7), tf.constant(step), 4).numpy() for step in range(50)])
     assert shifts.min() >= -4 and shifts.max() <= 4 and len({tuple(s) for s in shifts}) > 10
-    np.testing.assert_array_equal(ascent.jitter_shift(tf.constant(7), tf.constant(3), 4), shifts[3])
+    np.testing.assert_array_equal(transforms.jitter_shift(tf.constant(7), tf.constant(3), 4), shifts[3])
     images = tf.constant(np.random.default_rng(1).random((2, 9, 9, 3)).astype(np.float32))
-    np.testing.assert_array_equal(ascent.roll(ascent.roll(images, [2, -3]), [-2, 3]), images)
-    kernel = ascent.gaussian_kernel(0.7, 3)
+    np.testing.assert_array_equal(transforms.roll(transforms.roll(images, [2, -3]), [-2, 3]), images)
+    kernel = transforms.gaussian_kernel(0.7, 3)
     assert kernel.shape == (5, 5, 3, 1)
     np.testing.assert_allclose(kernel.sum(axis=(0, 1)), 1.0, rtol=1e-6)
     flat = tf.fill((1, 9, 9, 3), 0.25)
-    np.testing.assert_allclose(ascent.gaussian_blur(flat, kernel), flat, rtol=1e-6)
-    blurred = ascent.gaussian_blur(images, kernel).numpy()
+    np.testing.assert_allclose(transforms.gaussian_blur(flat, kernel), flat, rtol=1e-6)
+    blurred = transforms.gaussian_blur(images, kernel).numpy()
     assert blurred.shape == images.shape and blurred.std() < images.numpy().std()
     grads = tf.constant(np.random.default_rng(2).normal(size=(2, 9, 9, 3)).astype(np.float32))
     moved = (ascent.normalized_step(images, grads, 0.1, 0.0) - images).numpy()
     np.testing.assert_allclose(np.sqrt((moved**2).mean(axis=(1, 2, 3))), 0.1, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ objectives and transforms are objects (issue 28.3)
+
+
+def test_objectives_add_and_scale_into_weighted_mixes():
+    from convlens.objectives import ChannelCentre, ChannelMean, Mix
+
+    mean, centre, pre = ChannelMean(), ChannelCentre(), ChannelMean(pre_activation=True)
+    mixed = mean + 0.5 * centre - pre
+    assert mixed == Mix(((1.0, mean), (0.5, centre), (-1.0, pre)))  # flat: no Mix inside a Mix
+    assert 2 * (mean + centre) == Mix(((2.0, mean), (2.0, centre)))
+    assert hash(mean + centre) == hash(ChannelMean() + ChannelCentre()) and mean != pre
+    assert mixed.taps == {False, True} and mean.taps == {False} and pre.taps == {True}
+    with pytest.raises(TypeError, match="must be a number"):
+        mean * "2"
+    with pytest.raises(TypeError, match="build it with \\+ and \\*"):
+        Mix(())
+
+
+def test_each_objective_reads_its_own_channel_of_each_element():
+    import tensorflow as tf
+
+    from convlens.objectives import ChannelCentre, ChannelMean
+
+    maps = np.random.default_rng(0).normal(size=(3, 5, 7, 4)).astype(np.float32)
+    pre = maps - 1.0
+    indices = tf.constant([2, 0, 3])
+    taps = {False: tf.constant(maps), True: tf.constant(pre)}
+    own = maps[np.arange(3), :, :, [2, 0, 3]]  # (3, 5, 7)
+    np.testing.assert_allclose(ChannelMean()(taps, indices), own.mean(axis=(1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(ChannelCentre()(taps, indices), own[:, 2, 3], rtol=1e-6)
+    np.testing.assert_allclose(ChannelMean(pre_activation=True)(taps, indices), own.mean(axis=(1, 2)) - 1, rtol=1e-5)
+    mixed = (ChannelMean() - 0.25 * ChannelCentre(pre_activation=True))(taps, indices)
+    np.testing.assert_allclose(mixed, own.mean(axis=(1, 2)) - 0.25 * (own[:, 2, 3] - 1), rtol=1e-5)
+
+
+def test_objective_objects_give_the_chapters_named_objectives(tiny_model):
+    from convlens.objectives import ChannelMean
+
+    kwargs = {"steps": 4, "size": SIZE, "deprocess": False}
+    silent = filters.silent_filters(tiny_model, "c2", range(8), size=SIZE)
+    named = filters.filter_patterns(tiny_model, "c2", range(8), objective="pre_activation", **kwargs)
+    objects = filters.filter_patterns(tiny_model, "c2", range(8), objective=ChannelMean(pre_activation=True), **kwargs)
+    np.testing.assert_array_equal(named, objects)
+    auto = filters.filter_patterns(tiny_model, "c2", range(8), objective="auto", **kwargs)
+    per_filter = filters.filter_patterns(tiny_model, "c2", range(8), **kwargs,
+                                         objective=filters.lecture_or_pre_activation(silent))
+    np.testing.assert_array_equal(auto, per_filter)
+
+
+def test_a_centre_objective_and_a_mix_climb_what_they_say(tiny_model):
+    import tensorflow as tf
+
+    from convlens.ascent import Target, compiled_objective
+    from convlens.objectives import ChannelCentre, ChannelMean
+
+    target = Target(tiny_model, tiny_model.get_layer("c2"), SIZE)
+
+    def value(objective, images, indices):
+        return compiled_objective(target, objective)(tf.constant(images), tf.constant(indices)).numpy()
+
+    every = np.stack([filters.start_image(i, 0, SIZE) for i in range(8)])
+    live = [int(i) for i in np.flatnonzero(value(ChannelCentre(), every, list(range(8))) > 0)]  # centre fires
+    assert len(live) >= 2
+    starts = every[live]
+    centre = filters.filter_patterns(tiny_model, "c2", live, steps=10, size=SIZE, deprocess=False,
+                                     objective=ChannelCentre())
+    assert np.all(value(ChannelCentre(), centre, live) > 3 * value(ChannelCentre(), starts, live))
+    mean = filters.filter_patterns(tiny_model, "c2", live, steps=10, size=SIZE, deprocess=False)
+    assert np.all(value(ChannelCentre(), centre, live) > value(ChannelCentre(), mean, live))  # another pattern
+    mix = ChannelMean() + 0.5 * ChannelCentre()
+    np.testing.assert_allclose(value(mix, mean, live),
+                               value(ChannelMean(), mean, live) + 0.5 * value(ChannelCentre(), mean, live), rtol=1e-5)
+
+
+def test_transforms_passed_in_are_the_regularized_ascent(tiny_model):
+    from convlens.transforms import Blur, Jitter
+
+    live = live_filters(tiny_model, "c2", 2)
+    kwargs = {"steps": 8, "size": SIZE, "deprocess": False}
+    short = filters.filter_patterns(tiny_model, "c2", live, regularized=True, blur_sigma=1.5, **kwargs)
+    listed = filters.filter_patterns(tiny_model, "c2", live, transforms=[Jitter(4), Blur(1.5, 4)], **kwargs)
+    np.testing.assert_array_equal(short, listed)
+    blur_only = filters.filter_patterns(tiny_model, "c2", live, transforms=[Blur(1.5, 4)], **kwargs)
+    swapped = filters.filter_patterns(tiny_model, "c2", live, transforms=[Blur(1.5, 4), Jitter(4)], **kwargs)
+    assert np.abs(blur_only - listed).max() > 1e-4 and np.abs(swapped - listed).max() > 1e-4  # order matters
+    with pytest.raises(TypeError, match="transforms must be a list of convlens.transforms"):
+        filters.filter_patterns(tiny_model, "c2", live, transforms=["jitter"])
+    with pytest.raises(ValueError, match="blur_sigma apply with regularized=True"):
+        filters.filter_patterns(tiny_model, "c2", live, blur_sigma=1.5)
+    with pytest.raises(TypeError, match=r"unexpected keywords \['blur'\]"):
+        filters.filter_patterns(tiny_model, "c2", live, blur=1.5)
+    with pytest.raises(TypeError, match="one per filter"):
+        filters.filter_patterns(tiny_model, "c2", live, objective=[filters.LECTURE_OBJECTIVE])
+    with pytest.raises(ValueError, match="jitter_pixels must be 0 or more"):
+        Jitter(-1)
+
+
+def test_equal_settings_share_one_compiled_function_and_mean_activations_has_its_own(tiny_model):
+    from convlens import ascent
+    from convlens.objectives import ChannelMean
+    from convlens.submodels import _CACHE
+    from convlens.transforms import Blur, Jitter
+
+    model = centred_tiny_convnet(SIZE, seed=1)  # a fresh cache
+    target = ascent.Target(model, model.get_layer("c2"), SIZE)
+    first = ascent.compiled_ascent(target, ChannelMean(), ascent.Step(0.01, 1e-5), [Jitter(2), Blur(0.7, 4)])
+    assert first is ascent.compiled_ascent(target, ChannelMean(), ascent.Step(0.01, 1e-5), (Jitter(2), Blur(0.7, 4)))
+    assert first is not ascent.compiled_ascent(target, ChannelMean(), ascent.Step(0.01, 1e-5), [Jitter(3)])
+    filters.mean_filter_activations(model, "c2", np.stack([filters.start_image(0, 0, SIZE)]), [0])
+    kinds = sorted(key[0] for key in _CACHE[model] if isinstance(key, tuple))
+    assert kinds.count("filter_ascent") == 2 and kinds.count("filter_objective") == 1
+
+
+def test_the_target_is_checked_once_per_call(tiny_model, monkeypatch):
+    counts = {"find_layer": 0, "_check_size": 0}
+
+    def counted(name):
+        real = getattr(filters, name)
+
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(filters, name, wrapper)
+
+    counted("find_layer")
+    counted("_check_size")
+    filters.filter_patterns(tiny_model, "c2", range(8), steps=1, size=SIZE, objective="auto", regularized=True)
+    assert counts == {"find_layer": 1, "_check_size": 1}

@@ -12,6 +12,7 @@ from testkit import book_extension, write_photo
 
 from convlens import tfjs
 from convlens.errors import ArgumentError
+from convlens.files import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,6 +118,34 @@ def test_lab_settings_come_from_the_modules_that_define_them(convnet):
         assert len(bytes.fromhex(table)) == 256 * 3
 
 
+def test_lab_settings_name_the_defaults_of_the_functions_that_use_them(convnet):
+    import inspect
+
+    from convlens.filters import start_image
+    from convlens.models import load_trained
+    from convlens.plotting.activations import layer_scale
+
+    lab = tfjs.lab_settings(convnet)
+    default = lambda f, name: inspect.signature(f).parameters[name].default  # noqa: E731
+    assert lab["defaultVariant"] == default(load_trained, "variant") in tfjs.variant_names()
+    assert lab["activationPercentile"] == default(layer_scale, "percentile")
+    assert lab["ascent"]["seed"] == default(start_image, "seed")
+
+
+def test_the_lab_modules_restate_no_setting_and_stay_small():
+    """The JavaScript takes the book's settings from lab.json: no variant name, percentile or channel
+    count written in it, and each module at most 300 lines (as the Python side)."""
+    import re
+
+    modules = sorted((ROOT / "lab").glob("*.js"))
+    assert {m.name for m in modules} >= {"convlens-lab.js", "worker.js", "net.js", "images.js", "client.js"}
+    for module in modules:
+        text = module.read_text()
+        assert len(text.splitlines()) <= 300, module.name
+        restated = re.findall(r"'(?:baseline|dataaug|full)'|99\.5|\?\? *128\b|conv2d_\d", text)
+        assert not restated, (module.name, restated)
+
+
 def test_samples_are_decoded_by_the_books_loader(tmp_path):
     from PIL import Image
 
@@ -126,7 +155,10 @@ def test_samples_are_decoded_by_the_books_loader(tmp_path):
     for name in ("cats", "dogs"):
         for i in range(3):
             write_photo(data / "validation" / name / f"{name[:-1]}.{i}.jpg", seed=i + 10 * len(name))
-    samples = tfjs.write_samples(data, tmp_path / "lab", per_class=2)
+    listing = [{"label": name[:-1], "file": f"validation/{name}/{name[:-1]}.{i}.jpg",
+                "sha256": file_sha256(data / "validation" / name / f"{name[:-1]}.{i}.jpg")}
+               for name in ("cats", "dogs") for i in range(3)]
+    samples = tfjs.write_samples(data, tmp_path / "lab", per_class=2, listing=listing)
     assert [s["label"] for s in samples] == ["cat", "cat", "dog", "dog"]
     first = np.asarray(Image.open(tmp_path / "lab" / samples[0]["file"]))
     expected = np.rint(load_image(data / "validation" / "cats" / "cat.0.jpg")[0] * 255).astype(np.uint8)

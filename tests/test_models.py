@@ -60,7 +60,8 @@ def test_committed_weights_load_and_predict(variant):
     record = models.training_record(variant)
     assert record["epochs_completed"] == len(record["history"]) > 0
     assert record["learning_rate_schedule"] == settings.VARIANTS[variant].schedule_text
-    assert models.record_summary(variant).startswith(f"model: {variant}, epochs trained: {len(record['history'])} of")
+    summary = models.record_summary(variant)
+    assert summary.startswith(f"model: {variant}, {len(record['history'])} of") and len(summary) <= 72
     row = next(line for line in models.records_table([variant]).splitlines() if line.startswith(variant + " "))
     assert f"{len(record['history'])} of {record['epochs_planned']}" in row
     test = record.get("test_accuracy")  # measured when training finishes
@@ -133,7 +134,8 @@ def test_broken_training_records_name_the_file_and_the_fix(content, expected, tm
 def test_vgg16_without_network_raises_one_clear_exception(tmp_path, monkeypatch):
     from keras.src.utils import file_utils
 
-    monkeypatch.setattr(file_utils.config, "keras_home", lambda: str(tmp_path))  # no cached weights
+    monkeypatch.setattr(file_utils.config, "keras_home", lambda: str(tmp_path))  # no cached weights for Keras
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # nor for models.vgg16's look at the cache
 
     def refuse(*args, **kwargs):
         raise OSError("network is unreachable")

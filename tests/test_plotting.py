@@ -10,7 +10,6 @@ stamps from the built book's images (tests/test_browser.py).
 
 from __future__ import annotations
 
-import ast
 import io
 import re
 from pathlib import Path
@@ -353,15 +352,3 @@ def test_drawing_packages_raise_only_convlens_errors():
     found = [f"{path.name}:{n}" for path in _own_sources()
              for n, line in enumerate(path.read_text().splitlines(), 1) if plain.search(line)]
     assert not found, f"plain built-in raises (use convlens.errors): {found}"
-
-
-def test_drawing_modules_and_functions_are_short():
-    long = []
-    for path in _own_sources():
-        source = path.read_text()
-        if len(source.splitlines()) > 300:
-            long.append(f"{path.name}: {len(source.splitlines())} lines")
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 60:
-                long.append(f"{path.name}:{node.name}: {node.end_lineno - node.lineno + 1} lines")
-    assert not long, f"over 300 lines a module or 60 a function: {long}"

@@ -103,4 +103,4 @@ def test_the_variant_table_drives_building_loading_and_training():
 def test_the_one_set_of_download_limits():
     limits = settings.DOWNLOAD
     assert 0 < limits.timeout_s < limits.deadline_s
-    assert limits.min_rate == 10_000 and limits.rate_window_s == 30
+    assert 0 < limits.rate_window_s < limits.deadline_s and limits.min_rate > 0, "a slow server is given up in time"

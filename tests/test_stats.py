@@ -80,3 +80,30 @@ def test_rank_correlation():
     assert abs(np.mean(independent)) < 0.05
     with pytest.raises(ValueError, match="same shape"):
         stats.rank_correlation(maps, maps[:2])
+
+
+def test_verdict_lines_are_short_and_start_with_the_verdict():
+    from convlens.measures.stats import WIDTH, against_threshold, wrap
+
+    verdict = against_threshold(0.37, 0.5, margin=0.1)
+    text = verdict.line(
+        "'the first layer acts as a collection of various edge detectors' (Chollet)",
+        "11 of the 30 channels that fire follow an edge map at some orientation, in grey or in "
+        "colour; the claim needs more than half of them.",
+    )
+    lines = text.split("\n")
+    assert lines[0].startswith("Does not hold: ")
+    assert all(len(line) <= WIDTH for line in lines) and len(lines) >= 3
+    assert all(line.startswith("  ") for line in lines[1:])
+    assert wrap("a " * 60).count("\n") >= 1
+
+
+def test_say_cuts_only_the_long_lines_and_keeps_their_indent(capsys):
+    from convlens.measures.stats import WIDTH, say
+
+    table = "layer       value\nconv2d_1     0.50"
+    say(table, "  " + "word " * 30)
+    out = capsys.readouterr().out.rstrip("\n").split("\n")
+    assert out[:2] == table.split("\n")
+    assert all(len(line) <= WIDTH for line in out) and len(out) >= 4
+    assert out[2].startswith("  word") and out[3].startswith("    word")

@@ -1,14 +1,18 @@
-"""convlens.train: a run writes weights and an honest record, and the same command resumes.
+"""convlens.train: a run writes weights and an honest record, the same command resumes, ``--distribute`` mirrors.
 
 The tests that fit a model are marked ``slow`` (``pytest -m "not slow"`` leaves them out).
-A kill is simulated by making h5py (or numpy's ``savez``) raise part-way through a real save.
+A kill is simulated by an exception no ``except Exception`` catches, raised part-way through a
+real save (from h5py or the atomic writer) or after a batch of an epoch.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -16,18 +20,25 @@ import numpy as np
 import pytest
 from testkit import write_photo
 
-from convlens import data, models, settings, train
+from convlens import data, models, settings, train, train_files
 
 
 class Killed(BaseException):
     """Stands for a kill: no ``except Exception`` catches it."""
 
 
-def run(variant, data_dir, tmp_path, epochs, ckpt="ckpt", **kwargs) -> dict:
+def run(variant, data_dir, tmp_path, epochs, ckpt="ckpt", out="models", **kwargs) -> dict:
     return train.train(
-        variant, epochs=epochs, batch_size=kwargs.pop("batch_size", 4), out_dir=tmp_path / "models",
+        variant, epochs=epochs, batch_size=kwargs.pop("batch_size", 4), out_dir=tmp_path / out,
         checkpoint_dir=tmp_path / ckpt, data_dir=data_dir, **kwargs,
     )
+
+
+def weights_of(folder: Path, variant: str = "baseline") -> list[np.ndarray]:
+    """The weights a run exported to ``folder``, loaded into the book's model."""
+    net = models.small_convnet(dropout=settings.VARIANTS[variant].dropout, name=variant)
+    models.load_weights_checked(net, folder / f"{variant}.weights.h5")
+    return net.get_weights()
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -121,73 +132,112 @@ def test_kill_during_the_epoch_export_keeps_the_committed_files_and_the_next_run
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("killed", ["weights", "optimizer"])
-def test_kill_during_the_checkpoint_save_keeps_the_previous_checkpoint(
-    killed, tiny_dataset, tmp_path, monkeypatch, capsys
-):
+def test_kill_during_the_backup_of_the_weights_keeps_the_previous_backup(tiny_dataset, tmp_path, monkeypatch, capsys):
     ckpt = tmp_path / "ckpt"
     first = run("baseline", tiny_dataset, tmp_path, epochs=1)
     checkpoint = snapshot(ckpt)
     with monkeypatch.context() as patch:
-        if killed == "weights":
-            kill_hdf5_writes(patch, lambda path: path.parent == ckpt)
-        else:
-            def savez(*args, **kwargs):
-                raise Killed("killed while saving the optimizer state")
-
-            patch.setattr(np, "savez", savez)
+        kill_hdf5_writes(patch, lambda path: path.parent == ckpt)
         with pytest.raises(Killed):
             run("baseline", tiny_dataset, tmp_path, epochs=2)
-    assert {name: content for name, content in snapshot(ckpt).items() if name in checkpoint} == checkpoint
-    assert not [name for name in snapshot(ckpt) if ".part" in name], "no temporaries left"
+    assert snapshot(ckpt) == checkpoint, "the backup of epoch 1 is intact, no temporaries left"
 
     capsys.readouterr()
     record = run("baseline", tiny_dataset, tmp_path, epochs=2)
     assert f"Resuming baseline from {ckpt} after epoch 1" in capsys.readouterr().out
     assert [row["epoch"] for row in record["history"]] == [1, 2]
     assert record["history"][0] == first["history"][0]
-    assert set(snapshot(ckpt)) == {"history.json", "epoch-0002.weights.h5", "epoch-0002.optimizer.npz"}
+    assert set(snapshot(ckpt)) == {"latest.weights.h5", "training_metadata.json"}
+    assert json.loads((ckpt / "training_metadata.json").read_text())["epoch"] == 2
 
 
 @pytest.mark.slow
-def test_a_checkpoint_ahead_of_the_committed_files_is_exported_on_the_next_run(tiny_dataset, tmp_path, capsys):
-    """As after a kill during the export under the earlier order (checkpoint saved first)."""
+def test_kill_between_the_two_files_of_the_backup_is_repaired(tiny_dataset, tmp_path, monkeypatch, capsys):
+    """The weights file (with its metadata inside) moved into place, Keras's metadata file not yet."""
+    ckpt = tmp_path / "ckpt"
+    run("baseline", tiny_dataset, tmp_path, epochs=1)
+    write = train_files.write_text_atomic
+
+    def killed_on_the_metadata(target, text):
+        if Path(target).name == "training_metadata.json":
+            raise Killed("killed between the two moves")
+        write(target, text)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_files, "write_text_atomic", killed_on_the_metadata)
+        with pytest.raises(Killed):
+            run("baseline", tiny_dataset, tmp_path, epochs=2)
+    assert json.loads((ckpt / "training_metadata.json").read_text())["epoch"] == 1, "Keras's file is behind"
+    capsys.readouterr()
+    record = run("baseline", tiny_dataset, tmp_path, epochs=2)
+    assert f"Resuming baseline from {ckpt} after epoch 2" in capsys.readouterr().out
+    assert json.loads((ckpt / "training_metadata.json").read_text())["epoch"] == 2
+    assert [row["epoch"] for row in record["history"]] == [1, 2] and "test_accuracy" in record
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_epoch_resumes_to_the_weights_of_an_uninterrupted_run(tiny_dataset, tmp_path, monkeypatch):
+    """dataaug (augmentation and dropout draw at random): killed after the first batch of epoch 2.
+
+    The resumed run restores epoch 1's backup (weights, RMSprop state, epoch) and trains epoch 2
+    again on the same order of photos and the same random draws: the weights are bit for bit
+    those of the run that was never killed.
+    """
+    whole = run("dataaug", tiny_dataset, tmp_path, epochs=2, ckpt="a", out="whole")
+
+    def kill_in_epoch_two(self, batch, logs=None):
+        if len(self.history) == 1 and batch == 0:
+            raise Killed("killed after the first batch of epoch 2")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_files.EpochRecord, "on_train_batch_end", kill_in_epoch_two, raising=False)
+        with pytest.raises(Killed):
+            run("dataaug", tiny_dataset, tmp_path, epochs=2, ckpt="b", out="killed")
+    assert models.training_record("dataaug", folder=tmp_path / "killed")["epochs_completed"] == 1
+    resumed = run("dataaug", tiny_dataset, tmp_path, epochs=2, ckpt="b", out="killed")
+    for mine, theirs in zip(weights_of(tmp_path / "whole", "dataaug"), weights_of(tmp_path / "killed", "dataaug"),
+                            strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    timeless = [{k: v for k, v in row.items() if k != "seconds"} for row in whole["history"]]
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in resumed["history"]] == timeless
+
+
+@pytest.mark.slow
+def test_a_backup_ahead_of_the_record_is_refused(tiny_dataset, tmp_path):
+    """As when the committed files were checked out again after the run: the history is missing."""
     out = tmp_path / "models"
     run("baseline", tiny_dataset, tmp_path, epochs=1)
     behind = snapshot(out)
     run("baseline", tiny_dataset, tmp_path, epochs=2)
     for name, content in behind.items():
         (out / name).write_bytes(content)
-    capsys.readouterr()
-    record = run("baseline", tiny_dataset, tmp_path, epochs=2)
-    assert "exporting it" in capsys.readouterr().out
-    assert record["epochs_completed"] == 2 and [row["epoch"] for row in record["history"]] == [1, 2]
-    assert models.training_record("baseline", folder=out)["epochs_completed"] == 2
-    assert (out / "baseline.weights.h5").read_bytes() != behind["baseline.weights.h5"]
+    with pytest.raises(train.CheckpointError, match="holds 2 epochs, the record .* only 1 .*delete the folder"):
+        run("baseline", tiny_dataset, tmp_path, epochs=3)
+    assert snapshot(out) == behind
 
 
-def write_history(ckpt: Path, variant: str, files: dict[str, bytes],
-                  optimizer: str = "RMSprop, learning rate 0.0001") -> None:
+def write_backup(ckpt: Path, variant: str, optimizer: str = "RMSprop, learning rate 0.0001") -> None:
+    """A backup as :class:`convlens.train_files.Backup` signs it (no weights inside)."""
     ckpt.mkdir(parents=True, exist_ok=True)
-    history = {"epochs": [{"epoch": 1}], "wall_time_s": 1.0, "variant": variant, "optimizer": optimizer}
-    if "last.weights.h5" not in files:
-        history["files"] = ["epoch-0001.weights.h5", "epoch-0001.optimizer.npz"]
-    (ckpt / "history.json").write_text(json.dumps(history))
-    for name, content in files.items():
-        (ckpt / name).write_bytes(content)
+    metadata = json.dumps({"epoch": 1, "batch": 0, "variant": variant, "optimizer": optimizer})
+    with h5py.File(ckpt / "latest.weights.h5", "w") as stream:
+        stream.attrs["training_metadata"] = metadata
+    (ckpt / "training_metadata.json").write_text(metadata)
 
 
 @pytest.mark.parametrize(
     "files",
     [
-        {"last.weights.h5": b"\x89HDF\r\n\x1a\n truncated", "optimizer.npz": b"PK"},  # earlier layout
-        {"epoch-0001.weights.h5": b"", "epoch-0001.optimizer.npz": b""},
-        {"epoch-0001.weights.h5": b"<html>captive portal</html>"},  # incomplete
+        {"history.json": b'{"epochs": []}', "epoch-0001.optimizer.npz": b"PK"},  # the earlier layout
+        {"latest.weights.h5": b"<html>captive portal</html>", "training_metadata.json": b'{"epoch": 1}'},
+        {"training_metadata.json": b'{"epoch": 1}'},  # incomplete
     ],
 )
 def test_a_corrupt_checkpoint_names_its_folder_and_how_to_start_over(files, tiny_dataset, tmp_path, capsys):
     ckpt = tmp_path / "ckpt"
-    write_history(ckpt, "baseline", files)
+    ckpt.mkdir()
+    for name, content in files.items():
+        (ckpt / name).write_bytes(content)
     with pytest.raises(train.CheckpointError, match="delete the folder") as caught:
         run("baseline", tiny_dataset, tmp_path, epochs=1)
     assert str(ckpt) in str(caught.value)
@@ -208,9 +258,78 @@ def test_a_corrupt_checkpoint_names_its_folder_and_how_to_start_over(files, tiny
 def test_a_checkpoint_of_another_variant_or_optimizer_is_refused(variant, optimizer, written_by, tiny_dataset,
                                                                   tmp_path):
     ckpt = tmp_path / "shared"
-    write_history(ckpt, variant, {"epoch-0001.weights.h5": b"", "epoch-0001.optimizer.npz": b""}, optimizer)
+    write_backup(ckpt, variant, optimizer)
     with pytest.raises(train.CheckpointError, match=f"written by {written_by}, not 'dataaug' with RMSprop"):
         train.train("dataaug", epochs=1, out_dir=tmp_path / "m", checkpoint_dir=ckpt, data_dir=tiny_dataset)
+
+
+DISTRIBUTED = """
+import json, sys
+import keras, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from convlens import train
+train.make_optimizer = lambda recipe: keras.optimizers.SGD(0.01)
+made, build = [], train.training_model
+train.training_model = lambda *args: made.append(build(*args)) or made[-1]
+data, out = sys.argv[1:]
+for name, flags in (("one", []), ("two", ["--distribute"])):
+    assert train.main(["baseline", "--epochs", "1", "--batch-size", "2", "--out-dir", f"{out}/{name}",
+                       "--checkpoint-dir", f"{out}/{name}-ckpt", "--data-dir", data, *flags]) == 0
+print(json.dumps([[m.distribute_strategy.num_replicas_in_sync, type(m.trainable_variables[0].value).__name__]
+                  for m in made]))
+"""
+
+
+@pytest.mark.slow  # about 30 s: a new process, TensorFlow's start, two runs of 3 steps
+def test_mirrored_training_on_two_cpus_matches_one_processor(tiny_dataset, tmp_path):
+    """The same 3 steps of 2 photos, on one device and under ``--distribute`` on two logical CPUs.
+
+    Plain SGD in place of RMSprop: its step is linear in the gradient, so the weights agree
+    within float rounding (RMSprop's first steps are nearly the gradient's sign, which rounding
+    flips where a gradient is about 0); a gradient summed over the replicas instead of averaged
+    would double every step.
+    """
+    done = subprocess.run([sys.executable, "-c", DISTRIBUTED, str(tiny_dataset), str(tmp_path)],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[1, "ResourceVariable"], [2, "MirroredVariable"]]
+    record = models.training_record("baseline", folder=tmp_path / "two")
+    assert record["command"].endswith("--seed 0 --distribute") and record["distribution"].startswith(
+        "MirroredStrategy, 2 replicas")
+    assert "distribution" not in models.training_record("baseline", folder=tmp_path / "one")
+    for one, two in zip(weights_of(tmp_path / "one"), weights_of(tmp_path / "two"), strict=True):
+        np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-7)
+    assert not all(np.array_equal(a, b) for a, b in zip(weights_of(tmp_path / "one"),
+                                                       models.small_convnet(name="baseline").get_weights(),
+                                                       strict=True)), "the steps changed the weights"
+
+
+def test_distribute_refuses_a_cluster_that_keras_cannot_train_on(tiny_dataset, tmp_path, monkeypatch, capsys):
+    """TF_CONFIG asks for MultiWorkerMirroredStrategy, under which Keras 3's fit fails: refused, not ignored."""
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["localhost:1", "localhost:2"]},
+                                                "task": {"type": "worker", "index": 0}}))
+    with pytest.raises(train.ArgumentError, match="keras-team/keras#20585.*unset TF_CONFIG"):
+        train.strategy(True)
+    assert train.strategy(False).num_replicas_in_sync == 1, "without --distribute TF_CONFIG plays no part"
+    args = ["baseline", "--distribute", "--out-dir", str(tmp_path / "m"), "--data-dir", str(tiny_dataset)]
+    assert train.main(args) == 2
+    assert "unset TF_CONFIG" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+
+def test_epoch_e_draws_the_same_order_of_photos_whether_the_run_starts_at_0_or_at_e():
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    labels = np.arange(10, dtype=np.float32)
+
+    def orders(epochs: range) -> list[list[int]]:
+        batches = [y.numpy().astype(int).tolist() for _, y in train._batches(images, labels, 4, 7, epochs)]
+        return [sum(batches[i:i + 3], []) for i in range(0, len(batches), 3)]
+
+    from_start, resumed = orders(range(0, 3)), orders(range(2, 3))
+    assert resumed == from_start[2:] and sorted(resumed[0]) == list(range(10))
+    assert len({tuple(order) for order in from_start}) == 3, "every epoch has its own order"
+    assert from_start[0] != list(range(10)), "shuffled"
 
 
 @pytest.mark.slow
@@ -335,9 +454,9 @@ def test_what_a_killed_save_left_is_removed_by_the_next_run(tiny_dataset, tmp_pa
     out, ckpt = tmp_path / "models", tmp_path / "ckpt"
     out.mkdir()
     left = [out / ".baseline.weights.h5.k2j3.part.weights.h5", out / ".baseline.json.x81.part.json",
-            ckpt / ".epoch-0003.weights.h5.q1.part.weights.h5"]
+            ckpt / ".latest.weights.h5.q1.part.weights.h5"]
     kept = [out / ".dataaug.weights.h5.z9.part.weights.h5", out / "baseline.weights.h5"]  # another variant's
-    write_history(ckpt, "dataaug", {"epoch-0001.weights.h5": b"", "epoch-0001.optimizer.npz": b""})
+    write_backup(ckpt, "dataaug")
     for path in left + kept:
         path.write_bytes(b"x" * 10)
     with pytest.raises(train.CheckpointError):  # the run stops at the checkpoint of another variant ...

@@ -13,9 +13,9 @@ cells are found by reading the code, and those cells are run first (on a small p
 the test keeps working while a chapter is being rewritten. If a chapter has no ``vgg16`` cell,
 the package functions those cells used are called instead, with the same arguments.
 
-The cost is kept small: the photos are a tiny generated folder, and ``filters.filter_patterns``
-optimizes two filters for two steps (its result is tiled to the size asked for, so that the
-cell's plotting code sees the shapes it expects).
+The cost is kept small: the photos are a tiny generated folder, the chapters' cells run
+``filters.filter_patterns`` for real on every filter they ask for but for two steps only, and the
+package-path test runs it at a small size.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import builtins
 import contextlib
 import io
 import json
+import socket
 import urllib.error
 import warnings
 from pathlib import Path
@@ -49,12 +50,13 @@ def random_vgg16_factory(calls: list):
 
     original = keras.applications.VGG16
 
-    def fake(*, weights="imagenet", include_top=True, input_shape=None, **kwargs):
+    def fake(*, weights="imagenet", include_top=True, input_shape=None, classifier_activation="softmax", **kwargs):
         assert weights == "imagenet", "the book must only ever ask for ImageNet weights"
-        calls.append((include_top, input_shape))
-        key = (include_top, tuple(input_shape) if input_shape else None)
+        calls.append((include_top, input_shape, classifier_activation))
+        key = (include_top, tuple(input_shape) if input_shape else None, classifier_activation)
         if key not in _BUILT:  # no global reseeding: other tests' random streams stay as they are
-            _BUILT[key] = original(weights=None, include_top=include_top, input_shape=input_shape, **kwargs)
+            _BUILT[key] = original(weights=None, include_top=include_top, input_shape=input_shape,
+                                   classifier_activation=classifier_activation, **kwargs)
         return _BUILT[key]
 
     return fake
@@ -78,21 +80,16 @@ def random_vgg16(monkeypatch):
 
 
 @pytest.fixture
-def cheap_filter_patterns(monkeypatch):
-    """filter_patterns on two filters for two steps, tiled to the number of filters asked for."""
+def two_steps(monkeypatch):
+    """filter_patterns run for real on every filter asked for, for two steps; return what was asked."""
     real = filters.filter_patterns
     asked: list = []
 
-    def cheap(model, layer_name, indices, *args, **kwargs):
-        indices = list(indices)
-        asked.append((layer_name, len(indices), kwargs.get("size")))
-        kwargs["steps"] = min(kwargs.get("steps", filters.STEPS), 2)
-        if kwargs.get("start") is not None:
-            kwargs["start"] = kwargs["start"][:2]
-        done = real(model, layer_name, indices[:2], *args, **kwargs)
-        return np.resize(done, (len(indices), *done.shape[1:]))
+    def fewer_steps(model, layer_name, indices, *args, **kwargs):
+        asked.append((layer_name, len(list(indices)), kwargs.get("size")))
+        return real(model, layer_name, indices, *args, **{**kwargs, "steps": 2})
 
-    monkeypatch.setattr(filters, "filter_patterns", cheap)
+    monkeypatch.setattr(filters, "filter_patterns", fewer_steps)
     return asked
 
 
@@ -190,7 +187,7 @@ def test_each_vgg16_chapter_keeps_its_vgg16_cells(chapter):
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_vgg16_cells_run_with_random_weights(
-    chapter, random_vgg16, cheap_filter_patterns, small_photos, capsys, monkeypatch
+    chapter, random_vgg16, two_steps, small_photos, capsys, monkeypatch
 ):
     import matplotlib.pyplot as plt
 
@@ -215,35 +212,67 @@ def test_vgg16_cells_run_with_random_weights(
     assert not any(text in out for text in UNAVAILABLE), f"a vgg16 cell took its no-weights branch:\n{out}"
     assert figures, f"the vgg16 cells of {chapter} drew no figure"
     if chapter == "03_filters.ipynb":
-        assert cheap_filter_patterns and cheap_filter_patterns[0][0] == "block4_conv1"
+        assert two_steps and two_steps[0][0] == "block4_conv1"
 
 
 @pytest.mark.slow
-def test_vgg16_package_paths(random_vgg16, cheap_filter_patterns, small_photos):
-    """The package functions the VGG16 cells call, with their arguments (fewer filters)."""
+def test_vgg16_package_paths(random_vgg16, small_photos):
+    """The package functions the VGG16 cells call, for real on a random VGG16, at small sizes."""
     import matplotlib.pyplot as plt
 
     from convlens.plotting import filters as plot_filters
     from convlens.plotting import gradcam as gradcam_plots
 
-    vgg = adapters.scaled_input(models.vgg16(include_top=False), size=150)
-    patterns = filters.filter_patterns(vgg, "block4_conv1", range(4), size=150, batch_size=16)
-    assert patterns.shape == (4, 150, 150, 3) and patterns.dtype == np.uint8
-    plot_filters.pattern_grid(patterns, "block4_conv1", range(4), suptitle="VGG16 (random): block4_conv1")
+    vgg = adapters.scaled_input(models.vgg16(include_top=False), size=48)
+    patterns = filters.filter_patterns(vgg, "block4_conv1", range(3), size=48, batch_size=2, steps=3)
+    assert patterns.shape == (3, 48, 48, 3) and patterns.dtype == np.uint8
+    assert not np.array_equal(patterns[0], patterns[1])  # each filter optimized for itself, not tiled
+    plot_filters.pattern_grid(patterns, "block4_conv1", range(3), suptitle="VGG16 (random): block4_conv1")
 
-    classifier = adapters.imagenet_cats_vs_dogs(models.vgg16(include_top=True))
+    top = models.vgg16(include_top=True)
+    assert top.layers[-1].get_config()["activation"] == "linear"  # logits: classifier_activation=None
+    classifier = adapters.imagenet_cats_vs_dogs(top)
     assert gradcam.last_conv_layer(classifier) == "block5_conv3"
     photos = data.load_split_arrays("validation")[0][:3]
     maps = gradcam.grad_cam(classifier, photos, batch_size=8)
     p_dog = gradcam.predict_dog(classifier, photos, batch_size=8)
     assert maps.shape == (3, 14, 14) and np.all(np.isfinite(maps))
-    assert p_dog.shape == (3,) and np.all(np.isfinite(p_dog))
+    logits = top.predict(keras_vgg16_input(photos), verbose=0)
+    dog = np.logaddexp.reduce(logits[:, list(adapters.DOG_CLASSES)], axis=1)
+    cat = np.logaddexp.reduce(logits[:, list(adapters.CAT_CLASSES)], axis=1)
+    np.testing.assert_allclose(p_dog, 1 / (1 + np.exp(cat - dog)), rtol=1e-4, atol=1e-6)
     gradcam_plots.comparison_grid(photos, {"VGG16": maps}, suptitle="random VGG16")
     plt.close("all")
-    assert random_vgg16 == [(False, None), (True, None)]
+    assert random_vgg16 == [(False, None, None), (True, None, None)]
+
+
+def keras_vgg16_input(photos: np.ndarray) -> np.ndarray:
+    """The book's [0, 1] photos as Keras' VGG16 takes them: 224 x 224, preprocess_input on 0-255 values."""
+    import keras
+
+    resized = keras.layers.Resizing(224, 224, interpolation="bilinear")(photos).numpy()
+    return keras.applications.vgg16.preprocess_input(resized * 255.0)
+
+
+def test_a_softmax_classifier_is_refused_by_the_adapter():
+    """The adapter needs logits (classifier_activation=None); probabilities would make its logit wrong."""
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inputs))
+    softmax = keras.Model(inputs, keras.layers.Dense(1000, activation="softmax")(pooled))
+    with pytest.raises(errors.ArgumentError, match="classifier_activation=None"):
+        adapters.imagenet_cats_vs_dogs(softmax)
 
 
 # --------------------------------------------------------------------------- models.vgg16 itself
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    """An empty $KERAS_HOME: VGG16's weights are not cached there until a test puts a file there."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    return tmp_path / "keras"
 
 
 def _keras_raising(monkeypatch, exc_factory):
@@ -266,7 +295,7 @@ def _url_fetch_failure():
             return wrapped
 
 
-def test_no_network_is_weights_unavailable_with_the_stored_message(monkeypatch):
+def test_no_network_is_weights_unavailable_with_the_stored_message(monkeypatch, keras_home):
     _keras_raising(monkeypatch, _url_fetch_failure)
     with pytest.raises(models.VGG16WeightsUnavailable) as caught:
         models.vgg16(include_top=False)
@@ -275,18 +304,25 @@ def test_no_network_is_weights_unavailable_with_the_stored_message(monkeypatch):
         "VGG16's ImageNet weights could not be downloaded (no network here?), so this figure is left out; "
         "run the notebook in Colab to see it (Exception)."
     )
-    _keras_raising(monkeypatch, lambda: TimeoutError("timed out"))
-    with pytest.raises(models.VGG16WeightsUnavailable, match="TimeoutError"):
-        models.vgg16()
+    for failure in (lambda: TimeoutError("timed out"), lambda: ValueError("Incomplete or corrupted file")):
+        _keras_raising(monkeypatch, failure)
+        with pytest.raises(models.VGG16WeightsUnavailable, match="could not be downloaded"):
+            models.vgg16()
 
 
-def test_damaged_cached_weights_say_which_folder(monkeypatch):
+def test_damaged_cached_weights_say_which_file(monkeypatch, keras_home):
+    cached = keras_home / "models" / models.VGG16_WEIGHTS_FILES[False]
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"truncated")
     _keras_raising(monkeypatch, lambda: OSError("Unable to synchronously open file (truncated file)"))
-    with pytest.raises(models.VGG16WeightsUnavailable, match="could not be read.*damaged: delete it"):
+    with pytest.raises(models.VGG16WeightsUnavailable, match=f"could not be read.*{cached.name} is probably damaged"):
         models.vgg16()
+    # The top's file is another one: not cached, so the same failure is a failed download.
+    with pytest.raises(models.VGG16WeightsUnavailable, match="could not be downloaded"):
+        models.vgg16(include_top=True)
 
 
-def test_user_errors_are_not_called_no_network(monkeypatch):
+def test_user_errors_and_bugs_are_not_called_no_network(monkeypatch, keras_home):
     calls: list = []
     monkeypatch.setattr("keras.applications.VGG16", random_vgg16_factory(calls))
     with pytest.raises(errors.ArgumentError, match="include_top=True .* 224 x 224 .*input_shape=\\(150, 150, 3\\)"):
@@ -296,19 +332,30 @@ def test_user_errors_are_not_called_no_network(monkeypatch):
     with pytest.raises(ValueError, match="at least 32 x 32"):
         models.vgg16(input_shape=(16, 16, 3))
     assert calls == []  # refused before any download
-    _keras_raising(monkeypatch, lambda: ValueError("some other Keras complaint"))
-    with pytest.raises(ValueError, match="some other Keras complaint"):
+    _keras_raising(monkeypatch, lambda: TypeError("a bug in the call"))
+    with pytest.raises(TypeError, match="a bug in the call"):
         models.vgg16()
 
 
-def test_the_real_vgg16_asks_for_imagenet_weights(monkeypatch):
+def test_the_real_vgg16_asks_for_imagenet_logits_and_leaves_the_socket_timeout(monkeypatch, keras_home):
     seen = {}
 
     def record(**kwargs):
-        seen.update(kwargs)
+        seen.update(kwargs, socket_timeout=socket.getdefaulttimeout())
         raise _url_fetch_failure()
 
+    before = socket.getdefaulttimeout()
     monkeypatch.setattr("keras.applications.VGG16", record)
     with contextlib.redirect_stdout(io.StringIO()), pytest.raises(models.VGG16WeightsUnavailable):
         models.vgg16(include_top=True)
-    assert seen == {"weights": "imagenet", "include_top": True, "input_shape": None}
+    assert seen == {"weights": "imagenet", "include_top": True, "input_shape": None, "classifier_activation": None,
+                    "socket_timeout": before}
+    assert socket.getdefaulttimeout() == before
+
+
+def test_the_cached_file_names_are_keras_own():
+    """models.vgg16 looks for Keras' cached weights by these names: they must be the files Keras fetches."""
+    from keras.src.applications import vgg16 as keras_vgg16
+
+    assert models.VGG16_WEIGHTS_FILES[True] == keras_vgg16.WEIGHTS_PATH.rsplit("/", 1)[-1]
+    assert models.VGG16_WEIGHTS_FILES[False] == keras_vgg16.WEIGHTS_PATH_NO_TOP.rsplit("/", 1)[-1]

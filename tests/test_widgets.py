@@ -119,7 +119,6 @@ def test_gradcam_browser_needs_a_photo_a_model_and_one_label_each():
 
 
 def test_activation_explorer_needs_a_photo():
-    pytest.importorskip("ipywidgets")
     from convlens.widgets.activations import ActivationExplorer
 
     with pytest.raises(errors.ArgumentError, match="at least one photo"):

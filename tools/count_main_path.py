@@ -3,9 +3,10 @@
 The counting rule:
 
 - **Main path**: every cell of the chapter notebook before the first ``## Exercises`` heading
-  (a markdown line that is exactly ``## Exercises``; a cell holding it counts up to the
-  heading). Exercises, their solutions and anything after them are not counted. A chapter
-  without that heading is counted whole, and the table says so.
+  (a markdown line that is exactly ``## Exercises``, or ``## Check your understanding``, the
+  self-check questions just before it; a cell holding it counts up to the heading).
+  Exercises, their solutions and anything after them are not counted. A chapter without that
+  heading is counted whole, and the table says so.
 - **Figures**: in code cells, every output that carries an image (``image/png``,
   ``image/jpeg``, ``image/svg+xml``, ...) counts one; an HTML output counts its ``<img>``
   tags, except a no-kernel viewer (``convlens-pager``), which is not a figure; widget views
@@ -43,7 +44,8 @@ MAX_TOTAL_FIGURES = 22
 CHAPTERS = ("02", "03", "04")
 """The chapters counted by default: book/02_*.ipynb, book/03_*.ipynb, book/04_*.ipynb."""
 
-EXERCISES = re.compile(r"^##\s+Exercises\s*$", re.MULTILINE)
+# The self-check questions (issue 27) sit just before the Exercises and end the main path too.
+EXERCISES = re.compile(r"^##\s+(?:Exercises|Check your understanding)\s*$", re.MULTILINE)
 HIDDEN_TAGS = {"remove-output", "remove-cell"}
 PAGER = "convlens-pager"
 _FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",

@@ -7,38 +7,42 @@ a chapter is mostly prose: the prose stays prose (headings, lists, ``{cite:p}`` 
 sits in ``{code-cell}`` blocks, and the diff of a reworded paragraph reads as text.
 
 The twins live in ``book/text/``, which ``_config.yml`` excludes, so Jupyter Book never sees two
-sources of one chapter. The pairing is declared in ``pyproject.toml`` (``[tool.jupytext]``), so
-``jupytext --sync`` and Jupyter with jupytext installed write the same files as this script.
+sources of one chapter. jupytext writes them: the pairing and its options (no notebook header,
+cell tags kept) are ``pyproject.toml``'s ``[tool.jupytext]``, which jupytext reads for every
+notebook of the repository, so this script's writing is ``jupytext --to text//md:myst NOTEBOOK``
+(run in this process), and ``jupytext --sync`` or Jupyter with jupytext installed write the same
+files. What jupytext has no command for is here: a check that names every pair out of step, and
+the twins whose chapter is gone.
 
 Usage:
     python tools/sync_notebooks.py [NOTEBOOK ...]          # (re)write the twins from the notebooks
     python tools/sync_notebooks.py --check [NOTEBOOK ...]  # exit 1 and name every pair out of step
 
-With no NOTEBOOK, every ``book/*.ipynb``. The notebook is the source of truth here; to edit the
-text instead, see the README ("How to edit a chapter").
+With no NOTEBOOK, every ``book/*.ipynb``. The notebook is the source of truth here (``--to``, not
+``--sync``, which takes the cells from whichever file was changed last); to edit the text
+instead, see the README ("How to edit a chapter").
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import jupytext
+import jupytext.cli
 import nbformat
-
-from convlens.files import write_text_atomic
+from jupytext.config import load_jupytext_configuration_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT_FOLDER = "text"
-TEXT_FORMAT = {
-    "extension": ".md",
-    "format_name": "myst",
-    # No notebook header (kernelspec, jupytext version): the twin is the cells, nothing else.
-    "notebook_metadata_filter": "-all",
-    # Tags change what the book and nbval do (hide-input, nbval-ignore-output): keep them.
-    "cell_metadata_filter": "tags,-all",
-}
+TEXT_FORMAT = next(
+    fmt
+    for fmt in load_jupytext_configuration_file(str(ROOT / "pyproject.toml")).formats[0].split(",")
+    if fmt != "ipynb"
+)
+"""jupytext's name of the twin's format, as ``pyproject.toml`` pairs it: ``text//md:myst``."""
 
 
 def text_path(notebook: Path) -> Path:
@@ -46,9 +50,18 @@ def text_path(notebook: Path) -> Path:
     return notebook.parent / TEXT_FOLDER / f"{notebook.stem}.md"
 
 
+def _jupytext(*arguments: str) -> None:
+    """jupytext's command line, in this process; a failure is an error, not a quiet exit code."""
+    if jupytext.cli.jupytext([*arguments, "--quiet"]) != 0:
+        raise RuntimeError(f"jupytext {' '.join(arguments)} failed")
+
+
 def twin_text(notebook: Path) -> str:
-    """The text twin of ``notebook`` as this script writes it."""
-    return jupytext.writes(nbformat.read(notebook, as_version=4), fmt=dict(TEXT_FORMAT))
+    """The text twin of ``notebook`` as jupytext writes it (with the configuration it finds for the notebook)."""
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / f"{notebook.stem}.md"
+        _jupytext("--to", TEXT_FORMAT.split("//")[-1], "--output", str(output), str(notebook))
+        return output.read_text(encoding="utf-8")
 
 
 def cell_sources(notebook: nbformat.NotebookNode) -> list[tuple[str, str, list[str]]]:
@@ -62,7 +75,7 @@ def out_of_step(notebook: Path) -> str | None:
     if not twin.is_file():
         return f"{twin} is missing"
     cells = cell_sources(nbformat.read(notebook, as_version=4))
-    twin_cells = cell_sources(jupytext.read(twin, fmt=dict(TEXT_FORMAT)))
+    twin_cells = cell_sources(jupytext.read(twin, fmt=TEXT_FORMAT.split("//")[-1]))
     if cells == twin_cells:
         return None
     if len(cells) != len(twin_cells):
@@ -80,13 +93,11 @@ def orphans(folder: Path) -> list[Path]:
 
 
 def write(notebook: Path) -> bool:
-    """(Re)write the twin of ``notebook`` atomically; return whether it changed."""
+    """(Re)write the twin of ``notebook`` with ``jupytext --to``; return whether it changed."""
     twin = text_path(notebook)
-    text = twin_text(notebook)
-    if twin.is_file() and twin.read_text(encoding="utf-8") == text:
-        return False
-    write_text_atomic(twin, text)
-    return True
+    before = twin.read_text(encoding="utf-8") if twin.is_file() else None
+    _jupytext("--to", TEXT_FORMAT, str(notebook))
+    return twin.read_text(encoding="utf-8") != before
 
 
 def main(argv: list[str] | None = None) -> int:

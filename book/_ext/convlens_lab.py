@@ -12,9 +12,10 @@ filter shown first). On a page with a ``photo`` panel, the other panels follow i
 page without one, each ``activations`` or ``gradcam`` panel has a chooser of its own.
 
 The directive writes a ``<div class="convlens-lab">`` with the settings as ``data-`` attributes;
-the page gets the lab's one ES module (``_static/lab/convlens-lab.js``), which builds the panel
-in the reader's browser. The lab's files (the module, TensorFlow.js, the converted models, the
-sample photos) are built by ``make lab`` into ``_build/lab`` (``$CONVLENS_LAB_DIR``, or
+the page gets the lab's entry module (``_static/lab/convlens-lab.js``, a native ES module that
+imports the others and starts the lab's Web Worker), which builds the panel in the reader's
+browser. The lab's files (the modules, TensorFlow.js, the converted models, the sample photos)
+are built by ``make lab`` into ``_build/lab`` (``$CONVLENS_LAB_DIR``, or
 ``convlens_lab_dir`` in ``_config.yml``) and copied into the book's ``_static/lab``; a page with
 a panel and no such files is a build warning (an error under ``-W``).
 """

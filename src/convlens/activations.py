@@ -3,7 +3,7 @@
 Arrays in, arrays out; nothing here draws. One functional Keras model with one output per
 chosen layer (:func:`activation_model`) gives every feature map in a single forward pass
 (:func:`get_activations`). The display scaling of a channel is defined here and only here
-(:func:`display_scale`). Layers are chosen with :func:`convlens.core.select_layers`; the
+(:func:`display_scale`). Layers are chosen with :func:`convlens.layers.select_layers`; the
 chapter's measurements on the maps (sparsity, linear probe, read-out R^2, edge correlations)
 are in :mod:`convlens.measures.feature_maps` and :mod:`convlens.measures.read_out`.
 """
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core import as_batch, batch_slices, check_channels, check_int, select_layers
+from .checks import as_batch, batch_slices, check_channels, check_int
 from .errors import ArgumentError, IndexRangeError, LayerSelectionError
+from .layers import select_layers
 from .submodels import cached
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def activation_model(model: keras.Model, layers=None) -> keras.Model:
     """One functional Keras model: the input ``E`` of ``model``, one output ``A_i`` per chosen layer.
 
     The sub-model shares the weights of ``model``; calling it once computes every chosen
-    feature map in a single forward pass. ``layers`` as in :func:`convlens.core.select_layers`.
+    feature map in a single forward pass. ``layers`` as in :func:`convlens.layers.select_layers`.
     """
     import keras
 

@@ -2,12 +2,13 @@
 
 * :func:`scaled_input`: a model that works on 0-255 pixel values (Keras' VGG16) behind a
   ``Rescaling`` layer, so that it takes this book's [0, 1] inputs (chapter 3's VGG16 patterns).
-* :func:`imagenet_cats_vs_dogs`: an ImageNet classifier (VGG16 with its top) as a cats-vs-dogs
-  model. "Dog" is the ImageNet classes 151-268 (the dog breeds), "cat" the classes 281-285
-  (tabby, tiger cat, Persian, Siamese, Egyptian cat); the dog logit is
-  ``logsumexp(z[dog]) - logsumexp(z[cat])`` of the 1000 pre-softmax logits ``z``, which is
-  exactly the logit of ``P(dog) / (P(dog) + P(cat))`` summed over those classes. Its last layer
-  has a ``logit`` method that :mod:`convlens.gradcam` explains (chapter 4's second model).
+* :func:`imagenet_cats_vs_dogs`: an ImageNet classifier that gives logits (VGG16 with its top,
+  built with ``classifier_activation=None`` as :func:`convlens.models.vgg16` does) as a
+  cats-vs-dogs model. "Dog" is the ImageNet classes 151-268 (the dog breeds), "cat" the classes
+  281-285 (tabby, tiger cat, Persian, Siamese, Egyptian cat); the dog logit is
+  ``logsumexp(z[dog]) - logsumexp(z[cat])`` of the 1000 logits ``z``, which is exactly the logit
+  of ``P(dog) / (P(dog) + P(cat))`` summed over those classes. Its last layer has a ``logit``
+  method that :mod:`convlens.gradcam` explains (chapter 4's second model).
 
 Both return new functional models; the wrapped model is not modified.
 """
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from .errors import ArgumentError
 
@@ -32,9 +31,6 @@ CAT_CLASSES: tuple[int, ...] = tuple(range(281, 286))
 
 DOG_CLASSES: tuple[int, ...] = tuple(range(151, 269))
 """ImageNet class indices of dogs: the 118 breeds from Chihuahua (151) to Mexican hairless (268)."""
-
-
-_VGG16_BGR_MEAN = (103.939, 116.779, 123.68)
 
 
 
@@ -64,26 +60,22 @@ def _imagenet_head_class():
     from keras import ops
 
     class _Head(keras.layers.Layer):
-        """P(dog) from an ImageNet classifier's last Dense layer, dog vs cat classes (see the module)."""
+        """P(dog) from an ImageNet classifier's 1000 logits, dog vs cat classes (see the module)."""
 
         is_cat_dog_head = True
 
-        def __init__(self, dense, cat_classes=CAT_CLASSES, dog_classes=DOG_CLASSES, **kwargs):
+        def __init__(self, cat_classes=CAT_CLASSES, dog_classes=DOG_CLASSES, **kwargs):
             super().__init__(**kwargs)
-            self.dense = dense
             self.cat_classes = list(cat_classes)
             self.dog_classes = list(dog_classes)
 
-        def logit(self, x):
-            z = ops.matmul(x, self.dense.kernel)
-            if self.dense.use_bias:
-                z = z + self.dense.bias
+        def logit(self, z):
             dog = ops.logsumexp(ops.take(z, self.dog_classes, axis=1), axis=1)
             cat = ops.logsumexp(ops.take(z, self.cat_classes, axis=1), axis=1)
             return dog - cat
 
-        def call(self, x):
-            return ops.expand_dims(ops.sigmoid(self.logit(x)), -1)
+        def call(self, z):
+            return ops.expand_dims(ops.sigmoid(self.logit(z)), -1)
 
         def compute_output_shape(self, input_shape):
             return (input_shape[0], 1)
@@ -106,38 +98,40 @@ def imagenet_cats_vs_dogs(
 ) -> keras.Model:
     """A cats-vs-dogs model from an ImageNet classifier such as ``convlens.models.vgg16(include_top=True)``.
 
+    The classifier must end with its 1000 logits (``keras.applications.VGG16(classifier_activation=None)``).
     The new model takes the book's photos (150 x 150, values in [0, 1]), resizes them to the
-    classifier's input size, applies VGG16's preprocessing (RGB -> BGR, ImageNet mean subtracted
-    from 0-255 values), runs the classifier's layers (copies with the same weights) and ends
-    with the probability of "dog" among the dog and cat classes (module docstring). Its layers are
-    flat, so its convolution layers (``block5_conv3`` ...) are visible to
-    :func:`convlens.gradcam.grad_cam`.
-    Each layer is copied with its weights; the classifier itself can be dropped afterwards.
+    classifier's input size, applies VGG16's preprocessing (``keras.applications.vgg16.preprocess_input``
+    on 0-255 values), runs copies of the classifier's layers (same weights) and ends with the
+    probability of "dog" among the dog and cat classes (module docstring). The copies make its
+    layers flat and its own, so its convolution layers (``block5_conv3`` ...) and their outputs are
+    visible to :func:`convlens.gradcam.grad_cam`; the classifier can be dropped afterwards.
     """
     import keras
-    from keras import layers, ops
+    from keras import layers
 
+    last = classifier.layers[-1]
+    if (
+        not isinstance(last, layers.Dense)
+        or last.units < max(*cat_classes, *dog_classes) + 1
+        or last.get_config().get("activation") != "linear"
+    ):
+        raise ArgumentError(
+            f"{classifier.name!r} does not end with the logits of an ImageNet Dense layer of 1000 classes; pass the "
+            "classifier with its top and no softmax, e.g. convlens.models.vgg16(include_top=True) "
+            "(keras.applications.VGG16(classifier_activation=None))."
+        )
     from .images import IMAGE_SIZE
 
-    chain = classifier.layers[1:]
-    if not chain or not isinstance(chain[-1], layers.Dense) or chain[-1].units < max(*cat_classes, *dog_classes) + 1:
-        raise ArgumentError(
-            f"{classifier.name!r} does not end with an ImageNet Dense layer of 1000 classes; pass the classifier "
-            "with its top, e.g. convlens.models.vgg16(include_top=True)."
-        )
     target = tuple(classifier.inputs[0].shape[1:3])
     inputs = keras.Input(shape=(*IMAGE_SIZE, 3), name="image")
     x = layers.Resizing(*target, interpolation="bilinear", name="resize_to_classifier")(inputs)
-    mean = np.asarray(_VGG16_BGR_MEAN, dtype=np.float32)
-    x = layers.Lambda(lambda t: ops.flip(t, axis=-1) * 255.0 - mean, name="vgg16_preprocess")(x)
-    for layer in chain[:-1]:
+    preprocess = keras.applications.vgg16.preprocess_input
+    x = layers.Lambda(lambda t: preprocess(t * 255.0), name="vgg16_preprocess")(x)
+    for layer in classifier.layers[1:]:
         # A fresh copy of each layer (same config, same weights) so that its output tensors belong to
         # this model's graph, which Grad-CAM's sub-models need; memory is briefly doubled.
         copy = type(layer).from_config(layer.get_config())
         x = copy(x)
         copy.set_weights(layer.get_weights())
-    dense = type(chain[-1]).from_config(chain[-1].get_config())
-    dense.build(tuple(x.shape))
-    dense.set_weights(chain[-1].get_weights())
-    outputs = _head_cls()(dense, cat_classes, dog_classes, name="cat_vs_dog")(x)
+    outputs = _head_cls()(cat_classes, dog_classes, name="cat_vs_dog")(x)
     return keras.Model(inputs, outputs, name=f"{classifier.name}_cats_vs_dogs")

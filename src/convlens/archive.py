@@ -1,10 +1,11 @@
-"""The cats-vs-dogs photo folder as the public archive lays it out, and its safe download.
+"""The cats-vs-dogs photo folder as the public archive lays it out, and its checked download.
 
 A dataset folder holds ``train/`` and ``validation/`` (and maybe ``test/``), each with
 ``cats/`` and ``dogs/`` (:data:`CLASS_NAMES`, whose index is the label). :func:`download_dataset`
-fetches Google's ``cats_and_dogs_filtered.zip`` through the one downloader
-(:func:`convlens.download.download`), extracts it safely, counts it and marks it complete.
-Finding, listing and batching the photos is :mod:`convlens.data`'s work, above this module.
+fetches Google's ``cats_and_dogs_filtered.zip`` through the one fetcher (:mod:`convlens.fetch`,
+pooch), unzips it with ``pooch.Unzip`` (whose ``zipfile`` never writes outside its folder), counts
+it and marks it complete. Finding, listing and batching the photos is :mod:`convlens.data`'s work,
+above this module.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import download as downloads
-from . import settings
-from .errors import BadFileError, DataNotFoundError, DownloadError
-from .files import file_sha256
+from . import fetch, settings
+from .errors import DataNotFoundError, DownloadError
+from .fetch import DATASET_URL
 from .images import image_files, readable
 
 __all__ = [
@@ -31,25 +31,20 @@ __all__ = [
     "count_photos",
     "download_dataset",
     "is_dataset_dir",
-    "safe_extract",
 ]
 
 CLASS_NAMES: tuple[str, str] = ("cats", "dogs")
 """Folder names of the two classes; the index is the label (0 = cat, 1 = dog)."""
 
-DATASET_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
-
 EXPECTED_COUNTS = {"train": {"cats": 1000, "dogs": 1000}, "validation": {"cats": 500, "dogs": 500}}
 """File counts of the public ``cats_and_dogs_filtered.zip``, checked after extraction.
 
-The archive's SHA-256 could not be looked up from the offline machine this book was written on,
-so by default the download is checked by its content instead (these counts); a digest given in
-``$CONVLENS_DATA_SHA256`` (:func:`convlens.settings.data_sha256`) is checked too."""
+No SHA-256 of the archive is published (:data:`convlens.fetch.REGISTRY`), so by default the
+download is checked by its content instead (a zip, these counts); a digest given in
+``$CONVLENS_DATA_SHA256`` (:func:`convlens.settings.data_sha256`) is checked by pooch too."""
 
 COMPLETE_MARKER = ".convlens-complete"
 """Written last into an extracted and counted dataset folder; a folder without it is not trusted."""
-
-
 
 
 def is_dataset_dir(folder: Path) -> bool:
@@ -85,9 +80,9 @@ def download_dataset(
 ) -> Path:
     """Download and extract ``cats_and_dogs_filtered.zip``; return its dataset folder.
 
-    The archive comes through :func:`convlens.download.download` (a temporary file moved into
-    place only when whole: length, deadline and zip checks), so a cut or a captive portal's page
-    is never kept. It is extracted into a temporary folder, counted against ``expected_counts``
+    The archive comes through :func:`convlens.fetch.fetch` (pooch: a temporary file moved into
+    place only when whole; deadline, rate floor, no web page), so a cut or a captive portal's page
+    is never kept. It is unzipped into a temporary folder, counted against ``expected_counts``
     (default :data:`EXPECTED_COUNTS` for the public URL; no count check for another URL), marked
     complete (:data:`COMPLETE_MARKER`) and only then moved into place; a later call returns a
     marked folder at once. Gives up by the limits of :data:`convlens.settings.DOWNLOAD` (or
@@ -111,26 +106,17 @@ def download_dataset(
             (target / COMPLETE_MARKER).write_text(json.dumps(expected_counts))
             return target
         shutil.rmtree(target)
-    archive = cache / "cats_and_dogs_filtered.zip"
-    if archive.exists():
-        try:
-            downloads.check_zip(archive)
-        except BadFileError:
-            archive.unlink()  # a bad archive kept by an older version or another tool: fetch it again
-    if not archive.exists():
-        try:
-            downloads.download(url, archive, validate=downloads.check_zip, timeout=timeout, deadline=deadline)
-        except DownloadError as exc:
-            raise DataNotFoundError(_download_advice(exc)) from None
-    if sha256 is not None:
-        digest = file_sha256(archive)
-        if digest != sha256:
-            archive.unlink()
-            raise DataNotFoundError(
-                f"The downloaded archive's SHA-256 is {digest}, not the expected {sha256}; "
-                "it was deleted: try again, or set " + settings.DATA_ENV + " to a local copy."
-            )
-    _extract_checked(archive, target, expected_counts)
+    archive = cache / fetch.ARCHIVE
+    if sha256 is None and archive.exists() and not zipfile.is_zipfile(archive):
+        archive.unlink()  # with no hash to check, pooch would keep what an older version or another tool left
+    try:
+        fetch.fetch(
+            fetch.ARCHIVE, cache, url, known_hash=f"sha256:{sha256}" if sha256 else None,
+            processor=lambda path, action, pooch: _extract_checked(Path(path), target, expected_counts),
+            limits=fetch.limits_with(timeout, deadline),
+        )
+    except DownloadError as exc:
+        raise DataNotFoundError(_download_advice(exc)) from None
     return target
 
 
@@ -150,17 +136,19 @@ def _counts(folder: Path, expected: dict[str, dict[str, int]]) -> dict[str, dict
     return {split: found.get(split, {}) for split in expected}
 
 
-def _extract_checked(archive: Path, target: Path, expected_counts: dict[str, dict[str, int]] | None) -> None:
-    """Extract ``archive`` beside ``target``, check it, mark it complete, then move it to ``target``.
+def _extract_checked(archive: Path, target: Path, expected_counts: dict[str, dict[str, int]] | None) -> Path:
+    """pooch's processor: unzip ``archive`` beside ``target``, check it, mark it complete, move it to ``target``.
 
-    A bad archive (unsafe paths, no dataset inside, wrong counts) is deleted and named in a
+    A bad archive (not a zip, no dataset inside, wrong counts) is deleted and named in a
     :class:`DataNotFoundError`; a kill at any point leaves no unmarked ``target`` behind.
     """
+    import pooch
+
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".extracting", dir=target.parent))
     try:
         extracted = staging / target.name
         try:
-            safe_extract(archive, staging)
+            pooch.Unzip(extract_dir=str(staging))(str(archive), "download", None)
             if not is_dataset_dir(extracted):
                 raise DataNotFoundError(
                     f"{archive} did not contain {target.name}/train and /validation (each with cats/ and dogs/)"
@@ -176,8 +164,9 @@ def _extract_checked(archive: Path, target: Path, expected_counts: dict[str, dic
                 )
         except (DataNotFoundError, zipfile.BadZipFile, OSError) as exc:
             archive.unlink(missing_ok=True)
+            what = f"{archive} is not a readable zip archive ({exc})" if isinstance(exc, zipfile.BadZipFile) else exc
             raise DataNotFoundError(
-                f"{str(exc).rstrip('.')}. The archive was deleted: run again to download it afresh, or set "
+                f"{str(what).rstrip('.')}. The archive was deleted: run again to download it afresh, or set "
                 f"{settings.DATA_ENV} to a folder with train/ and validation/ (each with cats/ and dogs/)."
             ) from None
         (extracted / COMPLETE_MARKER).write_text(json.dumps(counts))  # written last: the folder is whole
@@ -188,22 +177,4 @@ def _extract_checked(archive: Path, target: Path, expected_counts: dict[str, dic
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def safe_extract(archive: str | os.PathLike, target: str | os.PathLike) -> None:
-    """Extract a zip file, refusing any member whose path would land outside ``target``.
-
-    A file that is not a zip archive (a web page, a truncated download) is refused with a
-    :class:`~convlens.errors.DataNotFoundError` naming it, as is an escaping member.
-    """
-    target = Path(target).resolve()
-    try:
-        zipped = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataNotFoundError(f"Cannot extract {archive}: it is not a readable zip archive ({exc}).") from None
-    with zipped:
-        for member in zipped.infolist():
-            destination = (target / member.filename).resolve()
-            if destination != target and target not in destination.parents:
-                raise DataNotFoundError(f"Refusing to extract {member.filename!r}: it escapes {target}.")
-        zipped.extractall(target)
+    return target

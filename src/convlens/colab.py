@@ -7,10 +7,10 @@ change, no output), so the stored outputs and the nbval comparison are the same 
 Anywhere else (Colab, or a chapter's ``.ipynb`` downloaded from the book and opened in a local
 Jupyter) it fetches the committed trained weights (``data/models/VARIANT.weights.h5`` and their
 ``.json`` records, for every variant of :data:`convlens.settings.VARIANTS`) from the repository's raw
-files into a user cache, through the one checked downloader (:mod:`convlens.download`), and
-points ``$CONVLENS_MODELS`` at it. A ``$CONVLENS_MODELS`` that the user set is never replaced.
-The photos need nothing here: :func:`convlens.data.find_data_dir` downloads the public archive
-itself.
+files into a user cache, through the one fetcher (:mod:`convlens.fetch`: pooch, each file checked
+against its SHA-256 in the registry), and points ``$CONVLENS_MODELS`` at it. A
+``$CONVLENS_MODELS`` that the user set is never replaced. The photos need nothing here:
+:func:`convlens.data.find_data_dir` downloads the public archive itself.
 
 The repository URL is defined here, once; ``_config.yml`` repeats it for Jupyter Book and a
 unit test checks that the two agree.
@@ -24,9 +24,8 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import download as downloads
-from . import paths, settings
-from .errors import ArgumentError, BadFileError, ColabSetupError, DownloadError
+from . import fetch, paths, settings
+from .errors import ArgumentError, ColabSetupError, DownloadError
 
 __all__ = [
     "BRANCH",
@@ -42,8 +41,12 @@ __all__ = [
     "setup_colab",
 ]
 
-REPOSITORY_URL = "https://github.com/seeing-what-convnets-learn/convlens"
-"""The book's GitHub repository: the only place this URL is written in the package."""
+REPOSITORY_ENV = settings.REPOSITORY_ENV
+"""Environment variable that overrides :data:`REPOSITORY_URL` for one process (a test builds the site so)."""
+
+REPOSITORY_URL = (settings.repository_override() or "https://github.com/seeing-what-convnets-learn/convlens").rstrip("/")
+"""The book's GitHub repository: the one value a fork changes (the book's links, the site's notebooks
+and ``_config.yml``'s buttons all follow it, through ``book/_ext/convlens_site.py``)."""
 
 BRANCH = "main"
 """The branch whose committed weights Colab fetches."""
@@ -111,31 +114,24 @@ def fetch_trained_weights(
 ) -> Path:
     """Download the committed ``data/models`` files into ``cache_dir``; return that folder.
 
-    Files already there and valid are kept unless ``force``. Every file goes through
-    :func:`convlens.download.download` (temporary file, ``Content-Length``, ``deadline``, HDF5 or
-    JSON check), so a cut or a web page is never kept. A file that cannot be fetched is named in
-    a warning; if no weights file at all is there afterwards (typically: no network),
-    :class:`ColabSetupError` says how to get them.
+    Files already there are kept when they match their SHA-256 in :data:`convlens.fetch.REGISTRY`
+    (fetched again when not, or with ``force``). Every file goes through
+    :func:`convlens.fetch.fetch` (pooch: temporary file, hash, ``deadline``, no web page), so a
+    cut or a web page is never kept. A file that cannot be fetched is named in a warning; if no
+    weights file at all is there afterwards (typically: no network), :class:`ColabSetupError` says
+    how to get them.
     """
     folder = Path(cache_dir) if cache_dir is not None else settings.models_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     base = (base_url or raw_base_url()).rstrip("/")
     files = tuple(files)
+    limits = fetch.limits_with(timeout, deadline)
     failures: list[DownloadError] = []
     for name in files:
-        destination = folder / name
-        validate = downloads.validator_for(name)
-        if destination.is_file() and not force:
-            try:
-                if validate is not None:
-                    validate(destination)
-                continue
-            except (BadFileError, OSError):
-                destination.unlink()  # damaged (an older version kept it): fetched again below
+        if force:
+            (folder / name).unlink(missing_ok=True)
         try:
-            downloads.download(
-                f"{base}/data/models/{name}", destination, validate=validate, timeout=timeout, deadline=deadline
-            )
+            fetch.fetch(name, folder, f"{base}/data/models/{name}", limits=limits)
         except DownloadError as exc:
             failures.append(exc)
     missing = [name for name in files if not (folder / name).is_file()]

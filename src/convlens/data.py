@@ -2,8 +2,10 @@
 
 Labels follow the folder names in alphabetical order: ``cats`` is 0 and ``dogs`` is 1
 (:data:`CLASS_NAMES`), so a sigmoid output is the probability of "dog". Every photo is
-decoded by :func:`convlens.images.decode_bytes` (150 x 150, pixels in [0, 1]); the folder
-layout and its download are :mod:`convlens.archive`'s.
+decoded by :func:`convlens.images.decode_pixels` (PIL, as browsers decode) and resized by
+:func:`convlens.images.resize_pixels` (150 x 150, pixels in [0, 1]), as
+:func:`convlens.images.load_image` does; the folder layout and its download are
+:mod:`convlens.archive`'s.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from . import paths, settings
 from .archive import CLASS_NAMES, count_photos, download_dataset, is_dataset_dir
-from .core import check_int
+from .checks import check_int
 from .errors import ArgumentError, DataNotFoundError
 from .files import file_sha256
 from .images import IMAGE_SIZE, IMAGE_SUFFIXES, decode_file, image_files, readable
@@ -66,7 +68,7 @@ def find_data_dir(download: bool = True, cache_dir: str | os.PathLike | None = N
 
     Order: the folder named by ``$CONVLENS_DATA``; ``data/cats_vs_dogs`` in the repository
     (:func:`repo_data_dir`); then a download of the public ``cats_and_dogs_filtered.zip``
-    (:func:`convlens.archive.download_dataset`: length, zip and photo counts checked, extracted safely) into
+    (:func:`convlens.archive.download_dataset`: fetched by pooch, unzipped, photo counts checked) into
     ``cache_dir`` (default :func:`convlens.settings.datasets_dir`).
     """
     folder = settings.env_path(settings.DATA_ENV)
@@ -138,7 +140,7 @@ def labelled_files(split: str, data_dir: str | os.PathLike | None = None) -> tup
             if path.suffix.lower() not in IMAGE_SUFFIXES or not readable(path):
                 warnings.warn(
                     f"Skipping {path}: not a readable image file (the pipeline decodes JPEG, PNG, GIF, "
-                    "BMP and WebP with TensorFlow); convert it to JPEG or PNG, or remove it.",
+                    "BMP and WebP, as browsers do); convert it to JPEG or PNG, or remove it.",
                     stacklevel=2,
                 )
                 continue
@@ -249,7 +251,7 @@ def require_photos(paths: Sequence, splits: Sequence[str], data_dir=None) -> Non
     root = Path(data_dir) if data_dir is not None else find_data_dir()
     raise DataNotFoundError(
         f"No readable photos in {' + '.join(splits)} under {root} (the folders are there but hold no "
-        "JPEG, PNG, GIF or BMP files TensorFlow can decode); put the photos in SPLIT/cats and "
+        "JPEG, PNG, GIF, BMP or WebP files the book's loader can decode); put the photos in SPLIT/cats and "
         f"SPLIT/dogs, or point {settings.DATA_ENV} at the folder that has them."
     )
 
@@ -271,10 +273,8 @@ def load_split_arrays(
     """A split (or its first ``limit_per_class`` photos per class) as arrays in memory.
 
     Returns ``(images, labels, paths)``: images of shape (N, 150, 150, 3) in [0, 1], decoded
-    exactly as :func:`make_dataset` does, in file-name order (cats first).
+    exactly as :func:`make_dataset` does (:func:`decode_all`), in file-name order (cats first).
     """
-    import tensorflow as tf
-
     if limit_per_class is not None:
         limit_per_class = check_int("limit_per_class", limit_per_class, 1)
     paths, labels = labelled_files(split, data_dir)
@@ -283,7 +283,4 @@ def load_split_arrays(
         keep = np.concatenate([np.flatnonzero(labels == c)[:limit_per_class] for c in range(len(CLASS_NAMES))])
         paths = [paths[i] for i in keep]
         labels = labels[keep]
-    images = np.zeros((len(paths), *IMAGE_SIZE, 3), dtype=np.float32)
-    for i, path in enumerate(paths):
-        images[i] = decode_file(tf, str(path)).numpy() / 255.0
-    return images, labels, paths
+    return decode_all(paths).astype(np.float32) / np.float32(255), labels, paths

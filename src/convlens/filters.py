@@ -7,12 +7,15 @@ each step. The lecture's numbers are in 0-255 pixel units; the models of this bo
 in [0, 1], so the start and the step are scaled by 1/255 here, in :data:`PIXEL_SCALE` and the
 constants below, and only here (a step of 1.0 in [0, 1] units would wipe the image out).
 
+What is climbed is an objective object (:mod:`convlens.objectives`: the lecture's
+:class:`~convlens.objectives.ChannelMean`, a map's centre, weighted mixes), with a list of
+transforms around each step (:mod:`convlens.transforms`: jitter, blur), in the way of lucent.
 :func:`filter_patterns` optimizes many filters at once: one compiled (``tf.function``)
-computation on a model truncated at the layer, where element ``i`` of the batch is the image of
-filter ``indices[i]`` and its gradient is normalized by its own RMS, so that every element
-follows exactly the path it would follow alone. The plain eager loop, one filter at a time, is
-chapter 3's readable cell, which the tests hold this module to. Arrays in, arrays out: nothing
-here draws.
+computation on a model truncated at the layer (:mod:`convlens.ascent`), where element ``i`` of
+the batch is the image of filter ``indices[i]`` and its gradient is normalized by its own RMS, so
+that every element follows exactly the path it would follow alone. The plain eager loop, one
+filter at a time, is chapter 3's readable cell, which the tests hold this module to. Arrays in,
+arrays out: nothing here draws.
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .ascent import ascent_settings, compiled_ascent, feature_extractor, run_ascent
-from .core import as_batch, check_channels, check_int, find_layer
-from .errors import ArgumentError, InputImageError
+from .ascent import Step, Target, compiled_ascent, compiled_objective, layer_maps, run_ascent
+from .checks import as_batch, check_channels, check_int
+from .errors import ArgumentError, ArgumentTypeError, InputImageError
+from .layers import find_layer
+from .objectives import ChannelMean, Objective
 from .submodels import quiet_tensorflow, smallest_input_size
+from .transforms import Blur, Jitter, Transform
 
 if TYPE_CHECKING:
     import keras
@@ -37,19 +43,24 @@ __all__ = [
     "GRADIENT_EPSILON",
     "JITTER_PIXELS",
     "JIT_COMPILE",
+    "LECTURE_OBJECTIVE",
+    "LECTURE_STEP",
     "MAX_PATTERN_SIZE",
     "NOISE_AMPLITUDE",
     "NOISE_OFFSET",
-    "OBJECTIVES",
     "PATTERN_BOUNDS",
     "PATTERN_SIZE",
     "PIXEL_SCALE",
+    "PRE_ACTIVATION",
+    "REGULARIZATION",
     "STEPS",
     "STEP_SIZE",
     "deprocess_image",
     "filter_pattern",
     "filter_patterns",
+    "lecture_or_pre_activation",
     "mean_filter_activations",
+    "regularization",
     "silent_filters",
     "start_image",
 ]
@@ -99,17 +110,35 @@ PATTERN_BOUNDS = (-10.0, 10.0)
 """Values accepted in start images and raw patterns ([0, 1] units): an optimized pattern strays a little
 outside [0, 1], a 0-255 image given by mistake (gray 128) lies far outside and is refused."""
 
-OBJECTIVES = ("activation", "pre_activation", "auto")
-"""What the ascent maximizes: ``"activation"``, the lecture's mean activation (after the ReLU);
-``"pre_activation"``, the mean value before the layer's activation function, which still has a
-gradient for a filter that does not fire anywhere on its start image (a "silent" filter, where
-the lecture's loss is flat and the image never moves); ``"auto"``, the lecture's loss for the
-filters that fire on their start and the pre-activation for the silent ones
-(:func:`silent_filters`)."""
+LECTURE_OBJECTIVE = ChannelMean()
+"""The lecture's objective: the mean of the filter's map, after the activation function."""
+
+PRE_ACTIVATION = ChannelMean(pre_activation=True)
+"""The mean of the filter's map before the activation function: it still has a gradient for a
+filter that does not fire anywhere on its start image (a "silent" filter, where the lecture's
+loss is flat and the image never moves)."""
+
+LECTURE_STEP = Step(STEP_SIZE, GRADIENT_EPSILON)
+"""The lecture's RMS-normalized step."""
 
 
-_LECTURE = ascent_settings(STEP_SIZE, GRADIENT_EPSILON, False, JITTER_PIXELS, BLUR_SIGMA, BLUR_EVERY, JIT_COMPILE)
-"""The lecture's (naive) ascent settings, fixed at import."""
+def regularization(jitter_pixels: int = JITTER_PIXELS, blur_sigma: float = BLUR_SIGMA,
+                   blur_every: int = BLUR_EVERY) -> tuple[Transform, ...]:
+    """The appendix's transforms: a random shift around each step, then a Gaussian blur every few steps."""
+    return Jitter(jitter_pixels), Blur(blur_sigma, blur_every)
+
+
+REGULARIZATION = regularization()
+"""The appendix's regularized ascent (chapter 5b): ``transforms=filters.REGULARIZATION``."""
+
+ObjectiveSpec = Objective | Sequence[Objective] | str
+"""One objective for every filter, one per filter, or a chapter's name of one (see :func:`filter_patterns`)."""
+
+_NAMED = {"activation": LECTURE_OBJECTIVE, "pre_activation": PRE_ACTIVATION}
+"""The chapters' names of objectives; ``"auto"`` is :func:`lecture_or_pre_activation`."""
+
+_SHORTHAND = ("regularized", "jitter_pixels", "blur_sigma", "blur_every", "step_size", "gradient_epsilon")
+"""The chapters' keywords, translated once into ``transforms`` and ``step`` by :func:`filter_patterns`."""
 
 
 def start_image(
@@ -161,9 +190,72 @@ def _check_size(model: keras.Model, layer, size) -> int:
     return size
 
 
+def _starts(model: keras.Model, layer, values: np.ndarray, seed: int, size, start) -> tuple[Target, np.ndarray]:
+    """The checked target and the start images: :func:`start_image` of each filter, or ``start`` checked."""
+    channels = int(model.inputs[0].shape[-1])
+    if start is None:
+        size = _check_size(model, layer, size)
+        return Target(model, layer, size), np.stack([start_image(int(i), seed, size, channels) for i in values])
+    images = as_batch(start, unit_range=False, what="start images", bounds=PATTERN_BOUNDS)
+    if images.shape[0] != len(values) or images.shape[1] != images.shape[2] or images.shape[-1] != channels:
+        raise InputImageError(
+            f"start must be a batch of {len(values)} square images (N, H, H, {channels}), one per filter; "
+            f"got shape {images.shape}."
+        )
+    return Target(model, layer, _check_size(model, layer, images.shape[1])), images
 
 
-def filter_patterns(
+def _objective_values(target: Target, objective: Objective, images: np.ndarray, values: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    with quiet_tensorflow():
+        return compiled_objective(target, objective)(tf.constant(images), tf.constant(values)).numpy()
+
+
+def lecture_or_pre_activation(silent: Sequence[bool]) -> list[Objective]:
+    """Per filter: the lecture's objective, or :data:`PRE_ACTIVATION` for a filter silent on its start.
+
+    The chapters' ``objective="auto"``: the lecture's loss wherever it has a gradient.
+    """
+    return [PRE_ACTIVATION if is_silent else LECTURE_OBJECTIVE for is_silent in silent]
+
+
+def _per_filter(objective: ObjectiveSpec, target: Target, images: np.ndarray, values: np.ndarray) -> list[Objective]:
+    """One objective per filter, from one objective, a list, or a chapter's name of one."""
+    if isinstance(objective, str):
+        if objective == "auto":
+            return lecture_or_pre_activation(_objective_values(target, LECTURE_OBJECTIVE, images, values) <= 0.0)
+        if objective not in _NAMED:
+            raise ArgumentError(f"Unknown objective {objective!r}: pass an objective of convlens.objectives "
+                                f"(e.g. ChannelMean()), or one of {', '.join([*_NAMED, 'auto'])}.")
+        objective = _NAMED[objective]
+    objectives = [objective] * len(values) if isinstance(objective, Objective) else list(objective)
+    if len(objectives) != len(values) or not all(isinstance(o, Objective) for o in objectives):
+        raise ArgumentTypeError(f"objective must be an objective of convlens.objectives, or a list of "
+                                f"{len(values)}, one per filter; got {objective!r}.")
+    return objectives
+
+
+def _translate(transforms: Sequence[Transform], step: Step, shorthand: dict) -> tuple[tuple[Transform, ...], Step]:
+    """The chapters' keywords (:data:`_SHORTHAND`) as ``transforms`` and ``step``: the engine takes only those."""
+    unknown = set(shorthand) - set(_SHORTHAND)
+    if unknown:
+        raise ArgumentTypeError(f"filter_patterns() got unexpected keywords {sorted(unknown)}; "
+                                f"it takes objective=, transforms=, step= and {', '.join(_SHORTHAND)}.")
+    step = Step(shorthand.pop("step_size", step.size), shorthand.pop("gradient_epsilon", step.epsilon))
+    if shorthand.pop("regularized", False):
+        transforms = (*transforms, *regularization(**shorthand))
+    elif shorthand:
+        raise ArgumentError(f"{', '.join(sorted(shorthand))} apply with regularized=True; "
+                            "or pass transforms=filters.regularization(...).")
+    transforms = tuple(transforms)
+    if not all(isinstance(t, Transform) for t in transforms):
+        raise ArgumentTypeError(f"transforms must be a list of convlens.transforms objects (Jitter, Blur); "
+                                f"got {transforms!r}.")
+    return transforms, step
+
+
+def filter_patterns(  # noqa: PLR0913 - the chapters call it with these keywords
     model: keras.Model,
     layer_name: str,
     indices: Sequence[int],
@@ -171,72 +263,48 @@ def filter_patterns(
     seed: int = 0,
     size: int = PATTERN_SIZE,
     start: np.ndarray | None = None,
-    regularized: bool = False,
-    objective: str = "activation",
+    objective: ObjectiveSpec = LECTURE_OBJECTIVE,
+    transforms: Sequence[Transform] = (),
     deprocess: bool = True,
     batch_size: int = 64,
     callback: Callable[[int, int], None] | None = None,
     *,
-    step_size: float = STEP_SIZE,
-    gradient_epsilon: float = GRADIENT_EPSILON,
-    jitter_pixels: int = JITTER_PIXELS,
-    blur_sigma: float = BLUR_SIGMA,
-    blur_every: int = BLUR_EVERY,
+    step: Step = LECTURE_STEP,
     jit_compile: bool = JIT_COMPILE,
+    **shorthand,
 ) -> np.ndarray:
     """The patterns of filters ``indices`` of ``layer_name``, optimized together in one compiled batch.
 
     Returns (N, size, size, 3) uint8 images (or, with ``deprocess=False``, the raw optimized
     inputs in [0, 1] units, float32). The start is :func:`start_image` for each filter (or
-    ``start``, an (N, H, W, 3) batch). Each step adds the gradient, divided by its RMS plus
-    ``gradient_epsilon``, times ``step_size``. ``regularized=True`` adds a random shift of up to
-    ``jitter_pixels`` before each step and a Gaussian blur (``blur_sigma`` pixels) every
-    ``blur_every`` steps (see the chapter's "going further"); ``objective="pre_activation"``
-    climbs the value before the ReLU, ``"auto"`` does so only for the filters that are silent on
-    their start (see :data:`OBJECTIVES`). The defaults are the lecture's (module constants).
+    ``start``, an (N, H, W, 3) batch). Each step climbs ``objective`` (one objective, or a list of
+    one per filter) by the RMS-normalized gradient (``step``), wrapped by ``transforms`` (e.g.
+    :data:`REGULARIZATION`). The defaults are the lecture's (module constants).
     ``callback(done, total)`` is called after each step when given (progress bars); without it
     all steps run inside one compiled call. ``batch_size`` bounds the memory used at once.
     ``size`` must lie between the layer's smallest valid input and :data:`MAX_PATTERN_SIZE`.
+
+    The chapters' short forms are translated once: ``objective="activation"``,
+    ``"pre_activation"`` (:data:`PRE_ACTIVATION`) or ``"auto"`` (:func:`lecture_or_pre_activation`
+    of :func:`silent_filters`); ``regularized=True`` with ``jitter_pixels``, ``blur_sigma``,
+    ``blur_every`` (:func:`regularization`); ``step_size`` and ``gradient_epsilon`` (:class:`Step`).
     """
     layer = find_layer(model, layer_name, "filters")
     values = _check_indices(layer, indices)
     steps, seed = check_int("steps", steps, 0), check_int("seed", seed, 0)
     batch_size = check_int("batch_size", batch_size, 1)
-    settings = ascent_settings(
-        step_size, gradient_epsilon, regularized, jitter_pixels, blur_sigma, blur_every, jit_compile
-    )
-    if objective not in OBJECTIVES:
-        raise ArgumentError(f"Unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}.")
-    images = _start_images(model, layer, values, seed, size, start)
-    parts = [(objective, np.ones(len(values), bool))]
-    if objective == "auto":
-        silent = silent_filters(model, layer_name, values, start=images)
-        parts = [("activation", ~silent), ("pre_activation", silent)]
+    transforms, step = _translate(transforms, step, shorthand)
+    target, images = _starts(model, layer, values, seed, size, start)
+    objectives = _per_filter(objective, target, images, values)
     raw = np.empty_like(images)
     offset = 0
-    for part, mask in parts:
-        if mask.any():
-            ascend, _ = compiled_ascent(model, layer_name, images.shape[-1], part, images.shape[1], settings)
-            raw[mask] = run_ascent(ascend, images[mask], values[mask], steps, seed, batch_size, callback,
-                                   offset, steps * len(values))
-            offset += steps * int(mask.sum())
+    for chosen in dict.fromkeys(objectives):  # one compiled ascent per distinct objective
+        mask = np.array([o == chosen for o in objectives])
+        ascend = compiled_ascent(target, chosen, step, transforms, jit_compile)
+        raw[mask] = run_ascent(ascend, images[mask], values[mask], steps, seed, batch_size, callback,
+                               offset, steps * len(values))
+        offset += steps * int(mask.sum())
     return deprocess_image(raw) if deprocess else raw
-
-
-def _start_images(model: keras.Model, layer, values: np.ndarray, seed: int, size, start) -> np.ndarray:
-    """:func:`start_image` of each filter, or ``start`` checked: one square image per filter, plausible values."""
-    channels = int(model.inputs[0].shape[-1])
-    if start is None:
-        size = _check_size(model, layer, size)
-        return np.stack([start_image(int(i), seed, size, channels) for i in values])
-    images = as_batch(start, unit_range=False, what="start images", bounds=PATTERN_BOUNDS)
-    if images.shape[0] != len(values) or images.shape[1] != images.shape[2] or images.shape[-1] != channels:
-        raise InputImageError(
-            f"start must be a batch of {len(values)} square images (N, H, H, {channels}), one per filter; "
-            f"got shape {images.shape}."
-        )
-    _check_size(model, layer, images.shape[1])
-    return images
 
 
 def filter_pattern(model: keras.Model, layer_name: str, index: int, **kwargs) -> np.ndarray:
@@ -258,17 +326,14 @@ def mean_filter_activations(
 
     layer = find_layer(model, layer_name, "filters")
     images = as_batch(images, unit_range=False, bounds=PATTERN_BOUNDS)
-    size = _check_size(model, layer, images.shape[1])
-    extractor = feature_extractor(model, layer_name, size=size)
+    target = Target(model, layer, _check_size(model, layer, images.shape[1]))
     if indices is None:
-        return extractor(tf.constant(images), training=False).numpy().mean(axis=(1, 2))
+        maps = layer_maps(model, layer, target.size)
+        return maps(tf.constant(images), training=False).numpy().mean(axis=(1, 2))
     values = _check_indices(layer, indices)
     if len(values) != len(images):
         raise ArgumentError(f"Got {len(images)} images for {len(values)} filter indices; pass one image per filter.")
-    # mean_activations does not depend on the settings: share the lecture ascent's cache entry
-    _, mean_activations = compiled_ascent(model, layer_name, images.shape[-1], "activation", size, _LECTURE)
-    with quiet_tensorflow():
-        return mean_activations(tf.constant(images), tf.constant(values)).numpy()
+    return _objective_values(target, LECTURE_OBJECTIVE, images, values)
 
 
 def silent_filters(
@@ -280,6 +345,7 @@ def silent_filters(
     The lecture's loss is the mean of a ReLU output; where that output is zero everywhere its
     gradient is exactly zero and gradient ascent never moves the image.
     """
-    if start is None:
-        start = np.stack([start_image(int(i), seed, size) for i in indices])
-    return mean_filter_activations(model, layer_name, start, indices) <= 0.0
+    layer = find_layer(model, layer_name, "filters")
+    values = _check_indices(layer, indices)
+    target, images = _starts(model, layer, values, check_int("seed", seed, 0), size, start)
+    return _objective_values(target, LECTURE_OBJECTIVE, images, values) <= 0.0

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from .core import as_batch, batch_slices, find_layer, select_layers
+from .checks import as_batch, batch_slices
 from .errors import ArgumentError, ArgumentTypeError
+from .layers import find_layer, select_layers
 from .submodels import cached
 
 if TYPE_CHECKING:
@@ -289,7 +290,7 @@ def upsample(heatmaps: np.ndarray, size: Sequence[int]) -> np.ndarray:
     """Heatmaps (N, h, w) or (h, w) resized bilinearly to ``size`` = (height, width), kept in [0, 1]."""
     import tensorflow as tf
 
-    from .images import check_size
+    from .checks import check_size
 
     maps = as_batch(heatmaps, unit_range=False, what="heatmaps", item_ndim=2)
     height, width = check_size(size, "size")

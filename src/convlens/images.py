@@ -2,8 +2,10 @@
 
 Pixel scaling is defined here and only here: the models of this book take RGB images
 of 150 x 150 pixels with values in [0, 1] (``uint8`` values divided by 255), as in
-Chollet's ``rescale=1./255``. Photo files are decoded by one decoder, :func:`decode_bytes`,
-for training (:mod:`convlens.data`) and for :func:`load_image` alike.
+Chollet's ``rescale=1./255``. Photo files are decoded by one decoder, :func:`decode_pixels`
+(PIL, as browsers decode: accurate JPEG DCT, EXIF orientation applied), then resized by one
+resize (:func:`resize_pixels`, TensorFlow's antialiased bilinear), for training
+(:mod:`convlens.data`), for :func:`load_image` and, in the browser, for the live lab alike.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import check_int
-from .errors import ArgumentError, ImageLoadError
+from .checks import check_size
+from .errors import ImageLoadError
 
 __all__ = [
     "IMAGE_SIZE",
@@ -25,16 +27,20 @@ __all__ = [
     "check_size",
     "decode_bytes",
     "decode_file",
+    "decode_pixels",
     "image_files",
     "load_image",
     "readable",
     "resize_batch",
+    "resize_pixels",
 ]
 
 IMAGE_SIZE: tuple[int, int] = (150, 150)
 """Height and width of every model input in this book."""
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+DECODED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
+"""The file formats :func:`decode_pixels` reads (PIL's names): what browsers read too."""
 MAX_IMAGE_PIXELS = 50_000_000
 """Images larger than this (about 7000 x 7000) are refused rather than decoded."""
 
@@ -51,10 +57,11 @@ _READABLE: dict[tuple[str, int, int], bool] = {}
 
 
 def readable(path: Path) -> bool:
-    """Whether the one decoder (:func:`decode_bytes`) can read the file ``path``.
+    """Whether the one decoder (:func:`decode_pixels`) can read the file ``path``.
 
     The same rule as the pipeline and :func:`load_image`, so that a file that passes here
-    never stops a training run mid-epoch (a TIFF named ``.jpg`` opens in PIL, not here).
+    never stops a training run mid-epoch (a TIFF named ``.jpg`` is not one of
+    :data:`DECODED_FORMATS`; a truncated JPEG does not decode).
     """
     try:
         stat = path.stat()
@@ -62,37 +69,17 @@ def readable(path: Path) -> bool:
         return False
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     if key not in _READABLE:
-        import tensorflow as tf
-
         try:
-            tf.io.decode_image(path.read_bytes(), channels=0, expand_animations=False)
+            decode_pixels(path.read_bytes(), str(path))
             _READABLE[key] = True
-        except Exception:  # noqa: BLE001 - any failure means the file is unusable
+        except (ImageLoadError, OSError):
             _READABLE[key] = False
     return _READABLE[key]
-
-
-def check_size(size, name: str = "target_size") -> tuple[int, int]:
-    """``size`` as (height, width), two whole numbers of at least 1 (:func:`convlens.core.check_int`)."""
-    if np.ndim(size) != 1 or len(size) != 2:
-        raise ArgumentError(f"{name} must be (height, width), two whole numbers of at least 1; got {size!r}.")
-    return check_int(f"{name}'s height", size[0], 1), check_int(f"{name}'s width", size[1], 1)
 
 
 NUMERIC_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 """PIL modes of one number per pixel (16-bit, 32-bit integer, float): read as arrays, by
 the rules of :func:`_array_to_rgb`, not converted by PIL (which clips them to 0..255)."""
-
-
-def _to_rgb_array(image) -> np.ndarray:
-    """PIL image of any 8-bit mode -> HxWx3 uint8; transparency is composited over white."""
-    from PIL import Image
-
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:
@@ -155,10 +142,13 @@ def load_image(source, target_size: Sequence[int] = IMAGE_SIZE) -> np.ndarray:
     """A (1, 150, 150, 3) float32 batch in [0, 1] from an image file, its bytes, a PIL image or an array.
 
     A file (a path, its bytes, or a binary file object) is decoded exactly as the training
-    pipeline decodes it (:func:`decode_bytes`, TensorFlow), so the same photo gives the same
-    input either way. Grayscale becomes RGB, transparency is composited over white, any size is
-    resized (bilinear, antialiased). PIL images and arrays follow :func:`_array_to_rgb`'s rules
-    (16-bit and float PIL modes included). A file that is not an image raises :class:`ImageLoadError`.
+    pipeline and the browser decode it (:func:`decode_pixels`: PIL, EXIF orientation applied),
+    then resized (:func:`resize_pixels`: bilinear, antialiased, rounded to whole 0-255 values),
+    so the same photo gives the same input everywhere. Grayscale becomes RGB, transparency is
+    composited over white. A PIL image is taken as it is (no EXIF rotation: it may be rotated
+    already) and arrays follow :func:`_array_to_rgb`'s rules (16-bit and float PIL modes
+    included); both are resized without rounding. A file that is not an image raises
+    :class:`ImageLoadError`.
     """
     from PIL import Image
 
@@ -179,7 +169,7 @@ def load_image(source, target_size: Sequence[int] = IMAGE_SIZE) -> np.ndarray:
         if source.mode in NUMERIC_MODES:
             values = _array_to_rgb(np.asarray(source))
         else:
-            values = _to_rgb_array(source).astype(np.float32) / 255.0
+            values = _rgb_pixels(source) / np.float32(255)
     else:
         values = _array_to_rgb(source)
     return resize_batch(values[None], (height, width))
@@ -189,37 +179,12 @@ def _decode_to_batch(raw: bytes, name: str, size: tuple[int, int]) -> np.ndarray
     """Encoded image bytes -> (1, H, W, 3) float32 in [0, 1], by the pipeline's rule."""
     import tensorflow as tf
 
-    _check_pixels(raw, name)
-    try:
-        image = decode_bytes(tf, tf.constant(raw), size)
-    except tf.errors.OpError as exc:
-        reason = str(exc.message).strip().splitlines()[-1][:160]
-        raise ImageLoadError(
-            f"{name} is not a readable image ({reason}); this book decodes JPEG, PNG, GIF, BMP and WebP "
-            "(as the training pipeline does): convert it, or pass PIL.Image.open(path) to use PIL's decoder."
-        ) from None
+    image = resize_pixels(tf, tf.constant(decode_pixels(raw, name)), size)
     return (image.numpy().astype(np.float32) / 255.0)[None]
 
 
-def _check_pixels(raw: bytes, name: str) -> None:
+def _check_pixels(width: int, height: int, name: str) -> None:
     """Refuse an image over :data:`MAX_IMAGE_PIXELS` from its header, before decoding it."""
-    import io
-    import warnings
-
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit speaks below
-            with Image.open(io.BytesIO(raw)) as image:
-                width, height = image.size
-    except Image.DecompressionBombError as exc:  # over PIL's own limit, far over ours: refused, not decoded
-        raise ImageLoadError(
-            f"{name} is larger than PIL will open ({exc}), far more than this book's limit of "
-            f"{MAX_IMAGE_PIXELS:,} pixels; shrink it first."
-        ) from None
-    except Exception:  # noqa: BLE001 - not for PIL: TensorFlow's decoder will say what is wrong
-        return
     if width * height > MAX_IMAGE_PIXELS:
         raise ImageLoadError(
             f"{name} is {width} x {height} pixels, more than this book's limit of {MAX_IMAGE_PIXELS:,}; "
@@ -243,32 +208,80 @@ def resize_batch(images: np.ndarray, target_size: Sequence[int] = IMAGE_SIZE) ->
     return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
+def decode_pixels(raw: bytes, name: str = "the bytes given") -> np.ndarray:
+    """The one decoder of photo files: encoded bytes -> (H, W, 3) float32 values in 0..255.
+
+    PIL decodes as browsers do (checked on the validation photos: Chromium's pixels are PIL's,
+    exactly): JPEG with the accurate DCT (PIL's default; TensorFlow's default, the fast integer
+    DCT, differs by up to a few levels), PNG, GIF and WebP (their first frame) and BMP
+    (:data:`DECODED_FORMATS`); the EXIF orientation is applied, as browsers show the photo. Grey
+    becomes RGB; a 16-bit PNG keeps its top 8 bits; transparency is composited over white in
+    float32 (as the live lab does). Size is checked from the header first (:data:`MAX_IMAGE_PIXELS`).
+    """
+    import io
+    import warnings
+
+    from PIL import Image, ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit speaks below
+            with Image.open(io.BytesIO(raw), formats=DECODED_FORMATS) as image:
+                _check_pixels(*image.size, name)
+                image.load()
+                try:
+                    upright = ImageOps.exif_transpose(image)
+                except Exception:  # noqa: BLE001 - a broken EXIF block: browsers ignore it, and so do we
+                    upright = image
+                return _rgb_pixels(upright)
+    except ImageLoadError:
+        raise
+    except Image.DecompressionBombError as exc:  # over PIL's own limit, far over ours: refused, not decoded
+        raise ImageLoadError(
+            f"{name} is larger than PIL will open ({exc}), far more than this book's limit of "
+            f"{MAX_IMAGE_PIXELS:,} pixels; shrink it first."
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - PIL raises several kinds for a bad file; each is this one error
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
+        raise ImageLoadError(
+            f"{name} is not a readable image ({reason}); this book decodes JPEG, PNG, GIF, BMP and WebP "
+            "(as browsers do): convert it, or pass PIL.Image.open(path) to load another format PIL reads."
+        ) from None
+
+
+def _rgb_pixels(image) -> np.ndarray:
+    """A decoded PIL image -> (H, W, 3) float32 in 0..255 (grey to RGB, 16 bits to 8, alpha over white)."""
+    if image.mode in NUMERIC_MODES:  # a 16-bit grey PNG: its top 8 bits, as browsers show it
+        grey = (np.asarray(image).astype(np.int64) >> 8).clip(0, 255).astype(np.float32)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:] / np.float32(255)
+        return rgba[..., :3] * alpha + np.float32(255) * (np.float32(1) - alpha)
+    return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
+def resize_pixels(tf, image, size: Sequence[int] = IMAGE_SIZE):
+    """The one resize of decoded photos: (H, W, 3) 0..255 -> ``size``, antialiased bilinear, ``uint8``.
+
+    ``tf.image.resize(..., antialias=True)`` (a triangle kernel that widens when shrinking), rounded
+    half to even: the live lab ports exactly this.
+    """
+    image = tf.image.resize(image, tuple(size), antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
 def decode_file(tf, path):
     """Decode and resize one file the way the training pipeline does (uint8, 150 x 150)."""
     return decode_bytes(tf, tf.io.read_file(path), IMAGE_SIZE)
 
 
 def decode_bytes(tf, raw, size: Sequence[int] = IMAGE_SIZE):
-    """The one decoder of photo files: for training, ``data.load_split_arrays`` and :func:`load_image`.
+    """:func:`decode_pixels` then :func:`resize_pixels` inside a ``tf.data`` pipeline (``raw``: a string tensor).
 
-    TensorFlow decodes JPEG, PNG, GIF (first frame), BMP and WebP to ``uint8`` (a 16-bit PNG
-    keeps its top 8 bits); a PNG's transparency is composited over white, grey becomes RGB;
-    then a bilinear antialiased resize to ``size``, rounded back to ``uint8``.
+    The decoding runs in Python (``tf.numpy_function``); PIL releases the GIL while it decodes,
+    so the pipeline's parallel calls still decode several photos at once.
     """
-
-    def png():
-        image = tf.cast(tf.io.decode_png(raw, channels=0), tf.float32)
-        channels = tf.shape(image)[-1]
-        colour = tf.cond(channels < 3, lambda: tf.tile(image[..., :1], [1, 1, 3]), lambda: image[..., :3])
-        alpha = tf.cond(
-            tf.equal(channels % 2, 0), lambda: image[..., -1:] / 255.0, lambda: tf.ones_like(image[..., :1])
-        )
-        return colour * alpha + 255.0 * (1.0 - alpha)
-
-    def other():
-        return tf.cast(tf.io.decode_image(raw, channels=3, expand_animations=False), tf.float32)
-
-    image = tf.cond(tf.equal(tf.strings.substr(raw, 0, 8), b"\x89PNG\r\n\x1a\n"), png, other)
+    image = tf.numpy_function(lambda data: decode_pixels(bytes(data)), [raw], tf.float32, stateful=False)
     image.set_shape([None, None, 3])
-    image = tf.image.resize(image, tuple(size), antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    return resize_pixels(tf, image, size)

@@ -18,9 +18,11 @@ from .errors import ArgumentError, BadModelFileError, VGG16WeightsUnavailable, W
 from .images import IMAGE_SIZE
 
 __all__ = [
+    "HDF5_SIGNATURE",
     "RECORD_KEYS",
     "VGG16_MIN_SIZE",
     "VGG16_SIZE",
+    "VGG16_WEIGHTS_FILES",
     "load_trained",
     "load_weights_checked",
     "models_dir",
@@ -82,6 +84,9 @@ def weights_path(variant: str) -> Path:
 
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+"""The first eight bytes of every HDF5 file (Keras' ``.weights.h5``)."""
+
 RECORD_KEYS = ("variant", "epochs_planned", "epochs_completed", "complete", "history", "trained_on")
 
 
@@ -111,9 +116,9 @@ def record_summary(variant: str) -> str:
     """One line on how far a variant was trained, for the top of each chapter."""
     record = training_record(variant)
     state = "" if record["complete"] else " (training not finished)"
-    return (
-        f"model: {variant}, epochs trained: {record['epochs_completed']} of {record['epochs_planned']}{state}, "
-        f"last validation accuracy: {record['history'][-1]['val_accuracy']:.3f}"
+    return (  # at most 72 characters: output boxes do not wrap
+        f"model: {variant}, {record['epochs_completed']} of {record['epochs_planned']} epochs{state}, "
+        f"validation accuracy {record['history'][-1]['val_accuracy']:.3f}"
     )
 
 
@@ -131,8 +136,8 @@ def records_table(variants: Sequence[str] | None = None) -> str:
             f"{variant:<10}{record['epochs_completed']:>4} of {record['epochs_planned']:<3}"
             f"{last['accuracy']:>9.3f}{last['val_accuracy']:>9.3f}{best:>10.3f}{test_text:>10}"
         )
-        state = "complete" if record["complete"] else "INCOMPLETE: training was stopped early"
-        states.append(f"{variant}: {state}; trained on {record['trained_on']}.")
+        if not record["complete"]:  # the machine it ran on is in the record, for the instructors' page
+            states.append(f"{variant}: INCOMPLETE, training was stopped early.")
     return "\n".join(lines + states)
 
 
@@ -159,8 +164,6 @@ def load_weights_checked(model, path: str | os.PathLike) -> None:
         "restore it from the repository (data/models), delete it so that it is fetched again, "
         f"or retrain with: python -m convlens.train {model.name}"
     )
-    from .download import HDF5_SIGNATURE
-
     with open(path, "rb") as stream:
         signature = stream.read(len(HDF5_SIGNATURE))
     if signature != HDF5_SIGNATURE:
@@ -210,64 +213,46 @@ def _check_vgg16_arguments(include_top: bool, input_shape) -> None:
         )
 
 
-def _download_failure(exc: BaseException) -> str | None:
-    """``"network"`` or ``"cached file"`` when ``exc`` is a failed VGG16 weights download, else None.
-
-    Keras' ``get_file`` turns HTTP and URL errors into ``Exception("URL fetch failure ...")``
-    raised inside their handler; a timeout or a cut connection comes as an ``OSError``; a
-    damaged cached file fails in h5py with an ``OSError`` that has no network error behind it.
-    """
-    import http.client
-    import urllib.error
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    kinds = []
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        text = str(current)
-        if (
-            isinstance(current, (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException))
-            or text.startswith("URL fetch failure")
-            or text.startswith("Incomplete or corrupted file")
-        ):
-            return "network"
-        if isinstance(current, OSError):
-            kinds.append("cached file")
-        current = current.__cause__ or current.__context__
-    return kinds[0] if kinds else None
+VGG16_WEIGHTS_FILES = {
+    True: "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+    False: "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+}
+"""The files Keras keeps VGG16's ImageNet weights in (``KERAS_HOME/models``), with and without the top."""
 
 
 def vgg16(include_top: bool = False, input_shape: tuple[int, int, int] | None = None):
     """Keras' VGG16 with ImageNet weights, or :class:`VGG16WeightsUnavailable`.
 
-    Never falls back to random weights: a figure made with them would be a lie. Only a failed
-    download of the weights becomes :class:`VGG16WeightsUnavailable`; a wrong argument (for
-    example ``include_top=True`` with ``input_shape=(150, 150, 3)``) is a ``ValueError``.
+    With its top (``include_top=True``) the last layer gives the 1000 ImageNet **logits**
+    (``classifier_activation=None``): :func:`convlens.adapters.imagenet_cats_vs_dogs` takes them.
+    Never falls back to random weights: a figure made with them would be a lie. Keras fetches the
+    weights itself (``keras.utils.get_file``, hash checked) into :data:`VGG16_WEIGHTS_FILES` of
+    ``KERAS_HOME/models``, which is looked at first: with no file there, a failure of the call is
+    a failed download (no network); with the file there, a damaged file to delete. A wrong
+    argument (for example ``include_top=True`` with ``input_shape=(150, 150, 3)``) is refused
+    before, as an :class:`~convlens.errors.ArgumentError`; any other error (a bug) passes through.
     """
-    import socket
-
     import keras
 
     _check_vgg16_arguments(include_top, input_shape)
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(settings.DOWNLOAD.timeout_s)  # a dead network fails fast, never hangs
+    cached = settings.keras_home() / "models" / VGG16_WEIGHTS_FILES[include_top]
+    was_cached = cached.is_file()
     try:
-        return keras.applications.VGG16(weights="imagenet", include_top=include_top, input_shape=input_shape)
+        return keras.applications.VGG16(
+            weights="imagenet", include_top=include_top, input_shape=input_shape, classifier_activation=None
+        )
     except Exception as exc:
-        failure = _download_failure(exc)
-        if failure is None:
+        # keras.utils.get_file raises a bare Exception for HTTP and URL errors, OSError for a cut or a
+        # timeout, ValueError for a file whose hash is wrong; h5py raises OSError for a damaged file.
+        if not (type(exc) is Exception or isinstance(exc, (OSError, ValueError))):
             raise
-        if failure == "cached file":
-            cache = settings.keras_home() / "models"
+        if was_cached:
             raise VGG16WeightsUnavailable(
                 f"VGG16's ImageNet weights could not be read ({type(exc).__name__}: {str(exc)[:160]}); "
-                f"the file cached in {cache} is probably damaged: delete it and run again."
+                f"the file {cached} is probably damaged: delete it and run again."
             ) from None
         # The chapters print this message in their stored outputs: keep it word for word.
         raise VGG16WeightsUnavailable(
             "VGG16's ImageNet weights could not be downloaded (no network here?), so this figure is "
             f"left out; run the notebook in Colab to see it ({type(exc).__name__})."
         ) from None
-    finally:
-        socket.setdefaulttimeout(previous_timeout)

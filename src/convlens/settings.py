@@ -23,6 +23,7 @@ from .errors import ArgumentError
 __all__ = [
     "DATA_ENV",
     "DATA_SHA256_ENV",
+    "REPOSITORY_ENV",
     "DOWNLOAD",
     "EXTRA_ENV",
     "LECTURE_AUGMENTATION",
@@ -38,18 +39,26 @@ __all__ = [
     "keras_home",
     "models_cache_dir",
     "recipe",
+    "repository_override",
 ]
 
 DATA_ENV = "CONVLENS_DATA"
 EXTRA_ENV = "CONVLENS_EXTRA"
 MODELS_ENV = "CONVLENS_MODELS"
 DATA_SHA256_ENV = "CONVLENS_DATA_SHA256"
+REPOSITORY_ENV = "CONVLENS_REPOSITORY"
+"""Overrides the book's repository address for one process (a fork's test build of the site)."""
 
 
 def env_path(name: str) -> Path | None:
     """The folder named by environment variable ``name`` (``~`` expanded), or None when unset or empty."""
     value = os.environ.get(name)
     return Path(value).expanduser() if value else None
+
+
+def repository_override() -> str | None:
+    """The repository address given by ``$CONVLENS_REPOSITORY``, or None when unset or empty."""
+    return os.environ.get(REPOSITORY_ENV) or None
 
 
 def data_sha256() -> str | None:
@@ -87,7 +96,7 @@ def datasets_dir() -> Path:
 
 @dataclass(frozen=True)
 class DownloadLimits:
-    """When a download is given up, for every file convlens fetches (photos, weights, VGG16)."""
+    """When a download is given up, for every file convlens fetches (photos, weights: convlens.fetch)."""
 
     timeout_s: float = 20.0
     """Seconds to wait for the server's answer, and for each read."""

@@ -6,7 +6,7 @@ weights format itself: for each variant a ``model.json`` whose ``weightsManifest
 ``tf.io.loadWeights`` reads (one group of float32 weights, concatenated and cut into shards of
 :data:`SHARD_BYTES`), and whose ``convlensLayers`` is the layer list read from the Keras model
 itself (names, types, kernel and pool sizes, strides, padding, activations, output shapes, weight
-names). The browser builds the graph from that list with TensorFlow.js ops (``lab/convlens-lab.js``),
+names). The browser builds the graph from that list with TensorFlow.js ops (``lab/net.js``),
 so there is no second, hand-written copy of the architecture.
 
 ``lab.json`` gives the browser the book's settings from the modules that define them: the
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
 __all__ = [
     "COLORMAPS", "LAB_FORMAT", "MIN_IMAGE_SIDE", "OVERLAY_ALPHA", "SAMPLES_PER_CLASS", "SHARD_BYTES",
     "SUPPORTED_ACTIVATIONS", "SUPPORTED_LAYERS", "VARIANT_TITLES", "export_lab", "export_model",
-    "lab_settings", "layer_list", "main", "variant_names", "weights_manifest", "write_samples",
+    "lab_settings", "layer_list", "main", "SAMPLES_LIST", "sample_list", "variant_names",
+    "weights_manifest", "write_samples",
 ]
 
 LAB_FORMAT = "convlens-lab/1"
@@ -58,7 +60,7 @@ MIN_IMAGE_SIDE = 16
 """The lab refuses photos with a side shorter than this (pixels): nothing to see in them."""
 
 SAMPLES_PER_CLASS = 3
-"""Sample photos per class offered by the lab (the first validation photos, by name)."""
+"""Sample photos per class offered by the lab (the first of each class in :data:`SAMPLES_LIST`)."""
 
 OVERLAY_ALPHA = 0.4
 """Opacity of the lab's Grad-CAM heatmap (jet) over the photo: constant, so photo and heat both show."""
@@ -192,15 +194,31 @@ def _colormap_hex(name: str) -> str:
     return rgb.tobytes().hex()
 
 
+def _default(function, parameter: str) -> Any:
+    """The default of ``function``'s ``parameter``: a setting stated once, where it is used."""
+    import inspect
+
+    return inspect.signature(function).parameters[parameter].default
+
+
 def lab_settings(model: keras.Model) -> dict[str, Any]:
-    """The book's settings the browser must share, read from the modules that define them."""
+    """The book's settings the browser must share, read from the modules that define them.
+
+    The lab's JavaScript restates none of them: the default model (:func:`convlens.models.load_trained`'s),
+    the activations' colour scale (:func:`convlens.plotting.activations.layer_scale`'s percentile)
+    and the ascent's seed (:func:`convlens.filters.start_image`'s) are read from their functions.
+    """
     from . import filters
-    from .core import select_layers
     from .gradcam import last_conv_layer
     from .images import IMAGE_SIZE, MAX_IMAGE_PIXELS
+    from .layers import select_layers
+    from .models import load_trained
+    from .plotting.activations import layer_scale
 
     filter_layers = select_layers(model, None, "filters")
     return {
+        "defaultVariant": _default(load_trained, "variant"),
+        "activationPercentile": _default(layer_scale, "percentile"),
         "imageSize": list(IMAGE_SIZE),
         "maxImagePixels": MAX_IMAGE_PIXELS,
         "minImageSide": MIN_IMAGE_SIDE,
@@ -212,34 +230,70 @@ def lab_settings(model: keras.Model) -> dict[str, Any]:
             "steps": filters.STEPS, "stepSize": filters.STEP_SIZE, "gradientEpsilon": filters.GRADIENT_EPSILON,
             "noiseAmplitude": filters.NOISE_AMPLITUDE, "noiseOffset": filters.NOISE_OFFSET,
             "size": filters.PATTERN_SIZE, "maxSize": filters.MAX_PATTERN_SIZE, "deprocessStd": filters.DEPROCESS_STD,
-            "seed": 0,
+            "seed": _default(filters.start_image, "seed"),
         },
         "overlayAlpha": OVERLAY_ALPHA,
         "colormaps": {name: _colormap_hex(name) for name in COLORMAPS},
     }
 
 
-def write_samples(data_dir: str | os.PathLike | None, folder: str | os.PathLike,
-                  per_class: int = SAMPLES_PER_CLASS) -> list[dict[str, str]]:
-    """The first validation photos of each class, decoded and resized by the book's loader, as PNGs.
+SAMPLES_LIST = "data/lab_samples.json"
+"""The committed list of the lab's sample photos (path under the photo folder, label, SHA-256)."""
 
-    Written to ``folder/samples`` at build time (never committed). With no photo folder, no samples.
+
+def sample_list(path: str | os.PathLike | None = None) -> list[dict[str, str]]:
+    """The lab's sample photos as listed in :data:`SAMPLES_LIST` (or ``path``): ``label``, ``file``, ``sha256``.
+
+    A committed list rather than "the first photos by name", so that every machine holding these
+    photos builds the same lab, whatever else its photo folder holds.
+    """
+    from .paths import find_in_repository
+
+    listing = Path(path) if path is not None else find_in_repository(SAMPLES_LIST, Path.is_file)
+    if listing is None:
+        raise ArgumentError(f"No {SAMPLES_LIST} found: run the lab's build from the repository (make lab).")
+    return list(json.loads(Path(listing).read_text())["photos"])
+
+
+def write_samples(data_dir: str | os.PathLike | None, folder: str | os.PathLike,
+                  per_class: int = SAMPLES_PER_CLASS,
+                  listing: Sequence[dict[str, str]] | None = None) -> list[dict[str, str]]:
+    """The listed sample photos (:func:`sample_list`), decoded and resized by the book's loader, as PNGs.
+
+    The first ``per_class`` entries of each label of ``listing`` (default: the committed list),
+    written to ``folder/samples`` at build time (never committed; an earlier build's are removed).
+    All or none: unless every chosen photo is under ``data_dir`` with its listed SHA-256, no sample
+    is written and one line on stderr says why, so that two builds never differ by a partial set.
     """
     from PIL import Image
 
-    from .data import sample_files
     from .images import load_image
 
-    if data_dir is None or not (Path(data_dir) / "validation").is_dir():
+    entries = list(sample_list() if listing is None else listing)
+    chosen = [e for i, e in enumerate(entries) if sum(o["label"] == e["label"] for o in entries[:i]) < per_class]
+    for stale in Path(folder).glob("samples/*.png"):  # an earlier build's: never published beside this one
+        stale.unlink()
+    if not chosen:
         return []
-    samples = []
-    for path in sample_files("validation", per_class, data_dir):
-        label = path.parent.name.rstrip("s")
+    root = Path(data_dir) if data_dir is not None else None
+    if root is None or not root.is_dir():
+        print(f"convlens.tfjs: no photo folder (set $CONVLENS_DATA), so the lab has no sample photos; "
+              f"it needs the {len(chosen)} listed in {SAMPLES_LIST}.", file=sys.stderr)
+        return []
+    missing = [e["file"] for e in chosen
+               if not (root / e["file"]).is_file() or file_sha256(root / e["file"]) != e["sha256"]]
+    if missing:
+        print(f"convlens.tfjs: {len(missing)} of the {len(chosen)} photos listed in {SAMPLES_LIST} are not in "
+              f"{root} (first: {missing[0]}), so the lab has no sample photos.", file=sys.stderr)
+        return []
+    samples: list[dict[str, str]] = []
+    for entry in chosen:
+        label = entry["label"]
         name = f"samples/{label}-{sum(s['label'] == label for s in samples) + 1}.png"
-        pixels = np.rint(load_image(path)[0] * 255.0).astype(np.uint8)
+        pixels = np.rint(load_image(root / entry["file"])[0] * 255.0).astype(np.uint8)
         with atomic_path(Path(folder) / name) as temporary:
             Image.fromarray(pixels).save(temporary, format="PNG")
-        samples.append({"file": name, "label": label, "source": f"validation/{path.parent.name}/{path.name}"})
+        samples.append({"file": name, "label": label, "source": entry["file"]})
     return samples
 
 

@@ -9,25 +9,29 @@ Usage::
 Every variant uses the lecture's (and Chollet's) optimizer, RMSprop with learning rate 1e-4,
 and binary cross-entropy. Adam at 1e-3 killed a quarter to a third of the deep ReLU channels
 of this convnet (issue 17 of the project; chapter 1 shows the census). Only ``full`` takes its
-last 5 epochs at 1e-5 (:attr:`convlens.settings.Recipe.final_learning_rate`; its record says why),
-and every record names its learning rate epoch by epoch.
+last 5 epochs at 1e-5 (:attr:`convlens.settings.Recipe.final_learning_rate`, through Keras's
+``LearningRateScheduler``; its record says why), and every record names its learning rate epoch
+by epoch.
 
 Every photo is decoded once and held in memory as ``uint8``; the rescaling and the random
-augmentation run as layers inside the training graph (:mod:`convlens.augment`).
+augmentation run as layers inside the training graph (:mod:`convlens.augment`). Every random
+draw of an epoch (its order of photos, its augmentations and dropout masks) depends only on the
+seed and the epoch's number, so a resumed run trains as the uninterrupted one would.
 
-A full checkpoint (weights, optimizer state, history, the variant and optimizer that wrote it)
-is written after every epoch to ``--checkpoint-dir`` (default
-``~/.cache/convlens/checkpoints/VARIANT``, :func:`convlens.settings.checkpoint_dir`); running the
-same command again resumes from it. After every epoch the weights (without optimizer state) and a
-JSON training record are also written to ``data/models/``, so that an interrupted run still leaves
-a usable, honestly labelled model. Every file is written atomically; the files of a run are
-:mod:`convlens.train_files`'.
+Training runs on Keras's own machinery (:mod:`convlens.train_files`): after every epoch one
+callback writes the weights and the JSON training record to ``data/models/``, then Keras's
+``BackupAndRestore`` backs up the weights, the optimizer's state and the epoch in
+``--checkpoint-dir`` (default ``~/.cache/convlens/checkpoints/VARIANT``,
+:func:`convlens.settings.checkpoint_dir`); running the same command again resumes from it.
+``--distribute`` trains under ``tf.distribute.MirroredStrategy`` on every local GPU, or the CPU
+(:func:`strategy`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import sys
 import time
@@ -36,17 +40,28 @@ from pathlib import Path
 import numpy as np
 
 from . import settings
-from .core import check_int
-from .errors import CheckpointError
-from .files import atomic_path, write_text_atomic
+from .checks import check_int
+from .errors import ArgumentError, CheckpointError
 from .settings import VARIANTS, Recipe
-from .train_files import Run, committed_epochs, load_checkpoint, record_base, remove_leftovers, save_checkpoint
+from .train_files import (
+    FINAL_KEY,
+    Backup,
+    EpochRecord,
+    Run,
+    export_weights,
+    previous_record,
+    record_base,
+    remove_leftovers,
+)
 
-__all__ = ["CENSUS_PHOTOS", "export_weights", "main", "make_optimizer", "train", "training_model"]
+__all__ = ["CENSUS_PHOTOS", "export_weights", "main", "make_optimizer", "strategy", "train", "training_model"]
 
 
 CENSUS_PHOTOS = 500
 """Validation photos on which the dead channels are counted after every epoch (all at the end)."""
+
+DRAWS_PER_EPOCH = 1_000_000
+"""The stride of the random generators' counters from one epoch to the next (far above the draws of an epoch)."""
 
 
 def training_model(net, augmentation: dict | None, seed: int):
@@ -73,32 +88,26 @@ def make_optimizer(recipe: Recipe):
     return optimizers[recipe.optimizer](learning_rate=recipe.learning_rate)
 
 
-def export_weights(net, path: str | Path) -> None:
-    """Save the layer weights of the uncompiled ``net`` (about 14 MB, no optimizer state), atomically."""
-    with atomic_path(path) as temporary:
-        net.save_weights(temporary)
+def strategy(distribute: bool):
+    """The ``tf.distribute`` strategy of a run: Keras's default (one device) unless ``distribute``.
 
+    With ``distribute``: ``MirroredStrategy`` over every local GPU, or over the CPUs when there
+    is none (one, unless the process split it into logical devices). A ``TF_CONFIG`` variable,
+    which would ask for ``MultiWorkerMirroredStrategy`` over several machines, is refused: Keras
+    3's ``fit`` fails under that strategy (keras-team/keras#20585).
+    """
+    import keras
+    import tensorflow as tf
 
-def _resume(run: Run, net, trainer) -> tuple[dict, str | None]:
-    """The history to go on from: the checkpoint's, the committed weights' (same recipe), or none."""
-    from . import models
-
-    history = load_checkpoint(trainer, run.ckpt, run.variant, run.recipe)
-    if history is not None:
-        print(f"Resuming {run.variant} from {run.ckpt} after epoch {len(history['epochs'])}.", flush=True)
-        return history, None
-    done = committed_epochs(run.record, run.recipe)
-    if done and run.weights.is_file():
-        # No checkpoint (a new machine): go on from the committed weights of the same recipe,
-        # with a fresh optimizer state, and say so in the record.
-        previous = models.training_record(run.variant, folder=run.out)
-        models.load_weights_checked(net, run.weights)
-        note = (f"resumed from the committed weights after epoch {done} with a fresh "
-                f"{run.recipe.optimizer} state (no checkpoint was available)")
-        return {"epochs": previous["history"], "wall_time_s": previous["wall_time_s"]}, note
-    if run.record.is_file():
-        print(f"{run.variant}: the committed weights were trained with another recipe; starting afresh.", flush=True)
-    return {"epochs": [], "wall_time_s": 0.0}, None
+    if not distribute:
+        return tf.distribute.get_strategy()
+    if tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec().jobs:  # TF reads TF_CONFIG
+        raise ArgumentError(
+            f"--distribute with TF_CONFIG set asks for MultiWorkerMirroredStrategy, under which the fit of "
+            f"Keras {keras.__version__} fails (keras-team/keras#20585: it averages each step's scalar logs along "
+            "an axis they lack); unset TF_CONFIG to train on this machine's GPUs.")
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
 
 
 def _photos(run: Run) -> dict:
@@ -123,43 +132,42 @@ def _photos(run: Run) -> dict:
     return photos
 
 
-def _batches(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int):
-    """Shuffled batches of photos held in memory: indices are shuffled, photos gathered per batch."""
+def _batches(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, epochs: range):
+    """The batches of ``epochs``, one epoch after another: photos gathered from memory in shuffled order.
+
+    Epoch ``e``'s order is a stateless shuffle seeded by ``(seed, e)``, the same whether the
+    run started at epoch 0 or resumed at ``e``.
+    """
     import tensorflow as tf
 
     images, labels = tf.constant(images), tf.constant(labels)
-    order = tf.data.Dataset.range(len(labels)).shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    batches = order.batch(batch_size).map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
-    return batches.prefetch(2)
+
+    def epoch_order(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(len(labels), dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_order)
+    return batches.map(lambda index: (tf.gather(images, index), tf.gather(labels, index))).prefetch(2)
 
 
-def _epoch_saver(run: Run, net, history: dict, write_record, census_photos: np.ndarray):
-    """The callback that records, exports and checkpoints after every epoch, in that order."""
+def _epoch_seeds(trainer):
+    """A callback that sets the counters of the random generators (augmentation, dropout) to the epoch's.
+
+    Keras's ``SeedGenerator`` draws from ``(seed, counter)`` and counts up; the backup does not
+    keep the counters, so each epoch starts them at ``epoch * DRAWS_PER_EPOCH`` instead.
+    """
     import keras
 
-    from .measures.feature_maps import dead_channel_census
+    states = [variable for variable in trainer.variables if variable.path.endswith("seed_generator_state")]
 
-    class EpochSaver(keras.callbacks.Callback):
+    class EpochSeeds(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
+            for state in states:
+                seed = keras.ops.convert_to_numpy(state)[0]
+                state.assign(np.array([seed, epoch * DRAWS_PER_EPOCH]).astype(state.dtype))
 
-        def on_epoch_end(self, epoch, logs=None):
-            seconds = time.perf_counter() - self.start
-            history["wall_time_s"] += seconds
-            history["epochs"].append({
-                "epoch": epoch + 1,
-                **{key: round(float(logs[key]), 5) for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
-                "learning_rate": run.recipe.learning_rate_at(epoch),
-                "seconds": round(seconds, 1),
-                "dead_channels": dead_channel_census(net, census_photos),
-            })
-            # The committed files first, the checkpoint last: the checkpoint is never ahead of
-            # them, so "nothing to do" on a re-run never leaves a trained epoch unexported.
-            export_weights(net, run.weights)
-            write_record()
-            save_checkpoint(self.model, run.ckpt, history)
-
-    return EpochSaver()
+    return EpochSeeds()
 
 
 def _final_measures(run: Run, net, photos: dict) -> dict:
@@ -167,7 +175,7 @@ def _final_measures(run: Run, net, photos: dict) -> dict:
     from . import data
     from .measures.feature_maps import dead_channel_census
 
-    result = {"dead_channels_validation": dead_channel_census(net, photos["validation"][0])}
+    result = {FINAL_KEY: dead_channel_census(net, photos["validation"][0])}
     test_counts = data.count_images(run.data_root).get("test", {})
     if sum(test_counts.values()):
         test_ds = data.make_dataset("test", 64, data_dir=run.data_root, cache=False)
@@ -177,7 +185,7 @@ def _final_measures(run: Run, net, photos: dict) -> dict:
     return result
 
 
-def _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir) -> Run:
+def _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir, strategy=None) -> Run:
     from . import data, models
 
     recipe = settings.recipe(variant)
@@ -185,73 +193,90 @@ def _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir)
     batch_size = recipe.batch_size if batch_size is None else check_int("batch_size", batch_size, 1)
     out = Path(out_dir) if out_dir else models.models_dir()
     ckpt = Path(checkpoint_dir) if checkpoint_dir else settings.checkpoint_dir(variant)
+    distribution = None if strategy is None else (f"{type(strategy).__name__}, {strategy.num_replicas_in_sync} "
+                                                  f"replicas ({', '.join(strategy.extended.worker_devices)})")
     out.mkdir(parents=True, exist_ok=True)
     ckpt.mkdir(parents=True, exist_ok=True)
     data_root = Path(data_dir) if data_dir else data.find_data_dir()
-    run = Run(variant, recipe, epochs, batch_size, seed, out, ckpt, data_root)
+    run = Run(variant, recipe, epochs, batch_size, seed, out, ckpt, data_root, distribution)
     for path in remove_leftovers(run):
         print(f"Removed {path}, left by a killed save.", flush=True)
     return run
 
 
+def _start(run: Run, backup: Backup, net) -> tuple[int, dict | None, list[dict], list[str]]:
+    """Where the run goes on from: the epoch, the committed record (read once), its history up to it, notes.
+
+    From the backup when there is one; else, when the record of this recipe and its weights are
+    there (a new machine), from those weights with a fresh optimizer state, said in the notes.
+    """
+    from . import models
+
+    previous = previous_record(run)
+    history = previous["history"] if previous else []
+    notes = list(previous.get("notes", [])) if previous else []
+    start = backup.epochs()
+    if start > len(history):
+        raise CheckpointError(f"The checkpoint in {run.ckpt} holds {start} epochs, the record {run.record} "
+                              f"only {len(history)} (replaced since?); {run.fix}.")
+    if start:
+        print(f"Resuming {run.variant} from {run.ckpt} after epoch {start}.", flush=True)
+    elif history and run.weights.is_file():
+        start = len(history)
+        models.load_weights_checked(net, run.weights)
+        notes.append(f"resumed from the committed weights after epoch {start} with a fresh "
+                     f"{run.recipe.optimizer} state (no checkpoint was available)")
+    return start, previous, history[:start], notes if start else []
+
+
 def train(variant: str, epochs: int | None = None, batch_size: int | None = None, seed: int = 0,
           out_dir: str | Path | None = None, checkpoint_dir: str | Path | None = None,
-          data_dir: str | Path | None = None) -> dict:
-    """Train ``variant`` up to ``epochs`` (resuming from a checkpoint) and return its record.
+          data_dir: str | Path | None = None, distribute: bool = False) -> dict:
+    """Train ``variant`` up to ``epochs`` (resuming from its backup) and return its record.
 
-    The committed weights and record are rewritten only after an epoch has been trained:
-    a run with nothing left to do prints the record and changes no file.
+    The committed weights and record are rewritten only after an epoch has been trained (or
+    the final measures are due): a run with nothing left to do prints so and changes no file.
+    ``distribute`` trains under :func:`strategy`'s ``tf.distribute`` strategy.
     """
     import keras
 
     from . import models
 
-    run = _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir)
-    net = models.small_convnet(dropout=run.recipe.dropout, name=variant)
-    trainer = training_model(net, run.recipe.augmentation, seed)
-    trainer.compile(optimizer=make_optimizer(run.recipe), loss="binary_crossentropy", metrics=["accuracy"])
-    trainer.optimizer.build(trainer.trainable_variables)
-    history, resumed_note = _resume(run, net, trainer)
-    history.update(variant=variant, optimizer=run.recipe.optimizer_text)
-    start_epoch = len(history["epochs"])
-    behind = start_epoch > committed_epochs(run.record, run.recipe)
-    if start_epoch >= run.epochs and not behind:
-        print(f"{variant}: {start_epoch} epochs already trained (asked for {run.epochs}); nothing to do, "
-              "no file changed.", flush=True)
-        return models.training_record(variant, folder=run.out) if run.record.is_file() else {}
-    if start_epoch >= run.epochs:  # behind: the trained epochs are exported even with nothing to train
-        print(f"{variant}: the checkpoint has {start_epoch} epochs, the committed files fewer: exporting it.",
-              flush=True)
-    run.epochs = max(run.epochs, start_epoch)
-    keras.utils.set_random_seed(seed + start_epoch)  # a resumed run does not replay epoch 1's draws
-    photos = _photos(run)
-    notes = models.training_record(variant, folder=run.out).get("notes", []) if committed_epochs(
-        run.record, run.recipe) else []
-    base = {**record_base(run, photos), "notes": notes + ([resumed_note] if resumed_note else [])}
-
-    def write_record(extra: dict | None = None) -> dict:
-        record = {**base, "epochs_completed": len(history["epochs"]),
-                  "complete": len(history["epochs"]) >= run.epochs,
-                  "wall_time_s": round(history["wall_time_s"], 1), "history": history["epochs"], **(extra or {})}
-        write_text_atomic(run.record, json.dumps(record, indent=1) + "\n")
-        return record
-
-    images, labels = photos["train"]
-    trainer.fit(_batches(images, labels, run.batch_size, seed + start_epoch),
-                validation_data=(*photos["validation"],), validation_batch_size=64, epochs=run.epochs,
-                initial_epoch=start_epoch, shuffle=False, verbose=2,
-                callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, _: run.recipe.learning_rate_at(epoch)),
-                           _epoch_saver(run, net, history, write_record, photos["validation"][0][:CENSUS_PHOTOS])])
-    if behind and len(history["epochs"]) == start_epoch:  # nothing trained now: export the checkpoint's
+    strategy_ = strategy(distribute)
+    run = _setup(variant, epochs, batch_size, seed, out_dir, checkpoint_dir, data_dir,
+                 strategy_ if distribute else None)
+    with strategy_.scope():
+        keras.utils.set_random_seed(seed)
+        net = models.small_convnet(dropout=run.recipe.dropout, name=variant)
+        trainer = training_model(net, run.recipe.augmentation, seed)
+        trainer.compile(optimizer=make_optimizer(run.recipe), loss="binary_crossentropy", metrics=["accuracy"])
+        backup = Backup(run)
+        start, previous, history, notes = _start(run, backup, net)
+        finished = previous is not None and len(previous["history"]) == start and FINAL_KEY in previous
+        if start >= run.epochs and finished:
+            print(f"{variant}: {start} epochs already trained (asked for {run.epochs}); nothing to do, "
+                  "no file changed.", flush=True)
+            return previous
+        photos = _photos(run)
+        saver = EpochRecord(run, net, record_base(run, photos, notes), history,
+                            photos["validation"][0][:CENSUS_PHOTOS])
+        images, labels = photos["train"]
+        schedule = keras.callbacks.LearningRateScheduler(lambda epoch, _: run.recipe.learning_rate_at(epoch))
+        trainer.fit(_batches(images, labels, run.batch_size, seed, range(start, run.epochs)),
+                    steps_per_epoch=math.ceil(len(labels) / run.batch_size),
+                    validation_data=(*photos["validation"],), validation_batch_size=64, epochs=run.epochs,
+                    initial_epoch=start, shuffle=False, verbose=2,
+                    callbacks=[schedule, _epoch_seeds(trainer), saver, backup])
+        net.compile(loss="binary_crossentropy", metrics=["accuracy"])
+        record = saver.write(_final_measures(run, net, photos))
+    if len(history) == start:  # no epoch trained now (only the final measures were due)
         export_weights(net, run.weights)
-    net.compile(loss="binary_crossentropy", metrics=["accuracy"])
-    record = write_record(_final_measures(run, net, photos))
     print(json.dumps({k: v for k, v in record.items() if k != "history"}, indent=1), flush=True)
     return record
 
 
 def _count(text: str) -> int:
-    """A command-line count (epochs, batch size): :func:`convlens.core.check_int`, said in argparse's way."""
+    """A command-line count (epochs, batch size): :func:`convlens.checks.check_int`, said in argparse's way."""
     try:
         value = int(text)
     except ValueError:
@@ -267,19 +292,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("variant", choices=sorted(VARIANTS))
     defaults = ", ".join(f"{v} {r.epochs}" for v, r in VARIANTS.items())
     parser.add_argument("--epochs", type=_count, default=None, help=f"total epochs (default: {defaults})")
-    parser.add_argument("--batch-size", type=_count, default=None, help="default: 32")
+    parser.add_argument("--batch-size", type=_count, default=None, help="default: 32 (the global batch)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", default=None, help="where weights and record go (default data/models)")
     parser.add_argument("--checkpoint-dir", default=None)
     parser.add_argument("--data-dir", default=None, help="default: $CONVLENS_DATA, then the download")
     parser.add_argument("--restart", action="store_true", help="delete the checkpoint folder first")
+    parser.add_argument("--distribute", action="store_true",
+                        help="train on every GPU of this machine (MirroredStrategy), or its CPU")
     args = parser.parse_args(argv)
     if args.restart:
         shutil.rmtree(args.checkpoint_dir or settings.checkpoint_dir(args.variant), ignore_errors=True)
     try:
         train(args.variant, args.epochs, args.batch_size, args.seed, args.out_dir, args.checkpoint_dir,
-              args.data_dir)
-    except CheckpointError as exc:
+              args.data_dir, args.distribute)
+    except (ArgumentError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

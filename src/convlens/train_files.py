@@ -1,10 +1,17 @@
-"""The files of a training run (:mod:`convlens.train`): its checkpoint, its committed weights and record.
+"""The files of a training run (:mod:`convlens.train`): its backup, its committed weights and record.
 
-A full checkpoint (weights, optimizer state, history, the variant and optimizer that wrote it)
-is written after every epoch to the run's checkpoint folder (:func:`save_checkpoint`) and read
-back by :func:`load_checkpoint`, which refuses one of another variant or optimizer. Every file is
-written atomically (:mod:`convlens.files`); what a killed save left behind (``.NAME.*.part*``)
-is removed at the start of the next run (:func:`remove_leftovers`).
+Two Keras callbacks write them after every epoch, in this order:
+
+- :class:`EpochRecord` writes the weights of the book's model (no optimizer state) and the JSON
+  training record, with the epoch's row (accuracy, loss, learning rate, seconds, dead channels);
+- :class:`Backup`, Keras's :class:`keras.callbacks.BackupAndRestore`, saves the training model's
+  weights with the optimizer's state and the epoch in the run's checkpoint folder; ``fit``
+  restores them, so that the same command resumes.
+
+So the backup is never ahead of the record, and the record (read once, :func:`previous_record`)
+holds the history that a resumed run goes on from. Every file is written atomically
+(:mod:`convlens.files`); what a killed save left behind (``.NAME.*.part*``) is removed at the
+start of the next run (:func:`remove_leftovers`).
 """
 
 from __future__ import annotations
@@ -13,27 +20,33 @@ import json
 import math
 import os
 import platform
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+import h5py
+import keras
 
 from .errors import CheckpointError
 from .files import atomic_path, write_text_atomic
 from .settings import Recipe
 
 __all__ = [
+    "Backup",
+    "EpochRecord",
     "Run",
-    "committed_epochs",
-    "load_checkpoint",
+    "export_weights",
     "machine",
+    "previous_record",
     "record_base",
     "remove_leftovers",
-    "save_checkpoint",
 ]
 
+FINAL_KEY = "dead_channels_validation"
+"""The record key written only by the end of a run (with the test accuracy): its final measures."""
 
-@dataclass
+
+@dataclass(frozen=True)
 class Run:
     """What one call of :func:`convlens.train.train` works with: its settings and its files."""
 
@@ -45,6 +58,8 @@ class Run:
     out: Path
     ckpt: Path
     data_root: Path
+    distribution: str | None = None
+    """The ``tf.distribute`` strategy and its devices, when trained with ``--distribute``."""
 
     @property
     def weights(self) -> Path:
@@ -54,83 +69,137 @@ class Run:
     def record(self) -> Path:
         return self.out / f"{self.variant}.json"
 
+    @property
+    def fix(self) -> str:
+        """How to get past a checkpoint folder that cannot be resumed from."""
+        return f"delete the folder {self.ckpt} to start over (or pass --restart, or another --checkpoint-dir)"
 
-def load_checkpoint(trainer, ckpt: Path, variant: str, recipe: Recipe) -> dict | None:
-    """Restore weights, optimizer state and history from ``ckpt``; None if there is no checkpoint.
 
-    ``history.json`` is written last and names the epoch's weight and optimizer files, so a
-    kill at any point of a save leaves it naming the previous epoch's complete files.
+def export_weights(net, path: str | Path) -> None:
+    """Save the layer weights of the uncompiled ``net`` (about 14 MB, no optimizer state), atomically."""
+    with atomic_path(path) as temporary:
+        net.save_weights(temporary)
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras's ``BackupAndRestore`` in the run's checkpoint folder, kept after the run, written atomically.
+
+    Keras saves the training model's weights with the optimizer's state (``latest.weights.h5``)
+    and the epoch reached (``training_metadata.json``) after every epoch, and ``fit`` restores
+    both. Here each file is written to a temporary file and moved into place; the metadata
+    also names the variant and optimizer (a backup of another recipe is refused) and is stored
+    inside the weights file too, so that a kill between the two moves is repaired by
+    :meth:`epochs`. The backup is kept after the run, so that a larger ``--epochs`` trains on.
     """
-    fix = f"delete the folder {ckpt} to start over (or pass --restart, or another --checkpoint-dir)"
-    if not (ckpt / "history.json").is_file():
-        if any(ckpt.glob("epoch-*")):
-            raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (no history.json); {fix}.")
-        return None  # nothing, or the files of a first save that was interrupted
-    try:
-        history = json.loads((ckpt / "history.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read ({exc}); {fix}.") from None
-    if not isinstance(history, dict) or not isinstance(history.get("epochs"), list):
-        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read (history.json has no list of epochs); {fix}.")
-    written_by = (history.get("variant", variant), history.get("optimizer"))
-    if written_by != (variant, recipe.optimizer_text):
-        raise CheckpointError(
-            f"The checkpoint in {ckpt} was written by the {written_by[0]!r} variant with {written_by[1]}, "
-            f"not {variant!r} with {recipe.optimizer_text}; {fix}."
-        )
-    _restore(trainer, ckpt, history.get("files", []), fix)
-    return history
+
+    def __init__(self, run: Run):
+        super().__init__(str(run.ckpt), delete_checkpoint=False)
+        self.run = run
+        self.signature = {"variant": run.variant, "optimizer": run.recipe.optimizer_text}
+
+    def _save_model(self) -> None:  # Keras's own writes the two files in place, one after the other
+        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen, **self.signature})
+        with atomic_path(self._weights_path) as temporary:
+            self.model.save_weights(temporary)
+            with h5py.File(temporary, "a") as stream:
+                stream.attrs["training_metadata"] = metadata
+        write_text_atomic(self._training_metadata_path, metadata)
+
+    def on_train_begin(self, logs=None) -> None:
+        try:
+            super().on_train_begin(logs)
+        except Exception as exc:  # noqa: BLE001 - h5py and Keras fail in many ways
+            raise CheckpointError(f"The checkpoint in {self.run.ckpt} cannot be restored "
+                                  f"({type(exc).__name__}: {str(exc)[:200]}); {self.run.fix}.") from None
+
+    def epochs(self) -> int:
+        """The epochs the backup holds (0 when there is none), after checking that it can be resumed from."""
+        ckpt, fix = self.run.ckpt, self.run.fix
+        weights, metadata_path = Path(self._weights_path), Path(self._training_metadata_path)
+        if (ckpt / "history.json").is_file():
+            raise CheckpointError(f"The checkpoint in {ckpt} was written by an earlier convlens.train "
+                                  f"(history.json); {fix}.")
+        if not weights.is_file():
+            if metadata_path.is_file():
+                raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (no {weights.name}); {fix}.")
+            return 0
+        try:
+            with h5py.File(weights, "r") as stream:
+                text = str(stream.attrs["training_metadata"])
+            metadata = json.loads(text)
+            epoch = int(metadata["epoch"])
+        except Exception as exc:  # noqa: BLE001 - h5py and json fail in many ways
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise CheckpointError(f"The checkpoint in {ckpt} cannot be read ({reason}); {fix}.") from None
+        written_by = {key: metadata.get(key) for key in self.signature}
+        if written_by != self.signature:
+            raise CheckpointError(
+                f"The checkpoint in {ckpt} was written by the {written_by['variant']!r} variant with "
+                f"{written_by['optimizer']}, not {self.run.variant!r} with {self.run.recipe.optimizer_text}; {fix}."
+            )
+        if not metadata_path.is_file() or metadata_path.read_text() != text:
+            write_text_atomic(metadata_path, text)  # killed between the two moves: the weights file is right
+        return epoch
 
 
-def _restore(trainer, ckpt: Path, files: list[str], fix: str) -> None:
-    missing = [name for name in files if not (ckpt / name).is_file()]
-    if len(files) != 2 or missing:
-        raise CheckpointError(f"The checkpoint in {ckpt} is incomplete (no {', '.join(missing) or 'files'}); {fix}.")
-    try:
-        trainer.load_weights(ckpt / files[0])
-        with np.load(ckpt / files[1]) as saved:
-            for i, variable in enumerate(trainer.optimizer.variables):
-                variable.assign(saved[f"v{i}"])
-    except Exception as exc:  # noqa: BLE001 - h5py, numpy and Keras fail in many ways
-        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
-        raise CheckpointError(f"The checkpoint in {ckpt} cannot be read ({reason}); {fix}.") from None
+class EpochRecord(keras.callbacks.Callback):
+    """After every epoch: its row in the history, then the weights of ``net`` and the record, atomically.
 
-
-def save_checkpoint(trainer, ckpt: Path, history: dict) -> None:
-    """Write the epoch's weights and optimizer state under new names, then ``history.json`` naming them.
-
-    Only then are the previous epoch's files deleted: whenever a kill comes, ``history.json``
-    names a complete, matching set.
+    ``base`` holds the record's fields that stay the same through the run (:func:`record_base`),
+    ``history`` the rows of the epochs already trained.
     """
-    epoch = len(history["epochs"])
-    files = [f"epoch-{epoch:04d}.weights.h5", f"epoch-{epoch:04d}.optimizer.npz"]
-    with atomic_path(ckpt / files[0]) as temporary:
-        trainer.save_weights(temporary)
-    with atomic_path(ckpt / files[1]) as temporary:
-        with open(temporary, "wb") as stream:
-            np.savez(stream, **{f"v{i}": v.numpy() for i, v in enumerate(trainer.optimizer.variables)})
-    history["files"] = files
-    write_text_atomic(ckpt / "history.json", json.dumps(history))
-    for old in [*ckpt.glob("epoch-*.weights.h5"), *ckpt.glob("epoch-*.optimizer.npz"), *ckpt.glob(".*.part*")]:
-        if old.name not in files:
-            old.unlink(missing_ok=True)
+
+    def __init__(self, run: Run, net, base: dict, history: list[dict], census_photos):
+        super().__init__()
+        self.run, self.net, self.base, self.history, self.census_photos = run, net, base, history, census_photos
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        from .measures.feature_maps import dead_channel_census
+
+        seconds = time.perf_counter() - self.started
+        self.history.append({
+            "epoch": epoch + 1,
+            **{key: round(float(logs[key]), 5) for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
+            "learning_rate": self.run.recipe.learning_rate_at(epoch),
+            "seconds": round(seconds, 1),
+            "dead_channels": dead_channel_census(self.net, self.census_photos),
+        })
+        export_weights(self.net, self.run.weights)
+        self.write()
+
+    def write(self, final: dict | None = None) -> dict:
+        """Write the record with the history so far (and the ``final`` measures at the end); return it."""
+        record = {**self.base, "epochs_completed": len(self.history),
+                  "complete": len(self.history) >= self.run.epochs,
+                  "wall_time_s": round(sum(row["seconds"] for row in self.history), 1),
+                  "history": self.history, **(final or {})}
+        write_text_atomic(self.run.record, json.dumps(record, indent=1) + "\n")
+        return record
 
 
-def committed_epochs(record_path: Path, recipe: Recipe) -> int:
-    """Epochs completed by the committed record of this recipe (0 if missing, unreadable or another recipe)."""
+def previous_record(run: Run) -> dict | None:
+    """The committed record of this recipe, read once; None if there is none, or it is of another recipe."""
     try:
-        record = json.loads(record_path.read_text())
-        return int(record["epochs_completed"]) if record.get("optimizer") == recipe.optimizer_text else 0
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return 0
+        record = json.loads(run.record.read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(record, dict) and record.get("optimizer") == run.recipe.optimizer_text and isinstance(
+            record.get("history"), list):
+        return record
+    print(f"{run.variant}: the committed weights were trained with another recipe; starting afresh.", flush=True)
+    return None
 
 
 def remove_leftovers(run: Run) -> list[Path]:
-    """Delete the temporary files a killed save of this run left (its weights, record and checkpoint).
+    """Delete the temporary files a killed save of this run left (its weights, record and backup).
 
     :func:`convlens.files.atomic_path` writes ``.NAME.XXXX.partSUFFIX`` beside each target and moves
     it into place; a kill (``SIGKILL``, a lost machine) between the two leaves it behind: 14 MB of
-    weights in the models folder, 41 MB of checkpoint. Returns what was removed.
+    weights in the models folder, 41 MB of backup. Returns what was removed.
     """
     stale = [*run.out.glob(f".{run.weights.name}.*.part*"), *run.out.glob(f".{run.record.name}.*.part*"),
              *run.ckpt.glob(".*.part*")]
@@ -148,9 +217,8 @@ def machine() -> str:
     return f"{platform.machine()} CPU, {os.cpu_count()} cores, {platform.system()} ({device})"
 
 
-def record_base(run: Run, photos: dict) -> dict:
+def record_base(run: Run, photos: dict, notes: list[str]) -> dict:
     """The training record's fields that stay the same through the run (command, recipe, data, machine)."""
-    import keras
     import tensorflow as tf
 
     counts = photos["counts"]
@@ -158,7 +226,7 @@ def record_base(run: Run, photos: dict) -> dict:
     return {
         "variant": run.variant,
         "command": (f"python -m convlens.train {run.variant} --epochs {run.epochs} "
-                    f"--batch-size {run.batch_size} --seed {run.seed}"),
+                    f"--batch-size {run.batch_size} --seed {run.seed}" + (" --distribute" if run.distribution else "")),
         "seed": run.seed,
         "batch_size": run.batch_size,
         "steps_per_epoch": steps,
@@ -173,7 +241,9 @@ def record_base(run: Run, photos: dict) -> dict:
                  f"{counts['train']['dogs']} dogs for training; validation "
                  f"{counts['validation']['cats']} + {counts['validation']['dogs']}"),
         "trained_on": machine(),
+        **({"distribution": run.distribution} if run.distribution else {}),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "epochs_planned": run.epochs,
+        "notes": notes,
     }

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..activations import get_activations
-from ..core import as_batch, batch_slices, conv_layer_names, select_layers
+from ..checks import as_batch, batch_slices
 from ..errors import ArgumentError
+from ..layers import conv_layer_names, select_layers
 
 if TYPE_CHECKING:
     import keras

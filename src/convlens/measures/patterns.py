@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..core import as_batch, check_channels, check_int
+from ..checks import as_batch, check_channels, check_int
 from ..errors import ArgumentError
 
 if TYPE_CHECKING:

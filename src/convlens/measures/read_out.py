@@ -4,7 +4,11 @@ Arrays in, numbers out; nothing here draws. Each layer's maps are aligned to the
 (:func:`maps_at_pixels`, by the layer's cumulative stride); then
 
 * :func:`reconstruction_r2`: the R^2 of a linear read-out of the photo's colours from the maps;
-* :func:`edge_correlations`: the correlation of each channel with grey level and edge maps.
+* :func:`edge_correlations`: the correlation of each channel with grey level and the horizontal
+  and vertical edge maps (the references the lecture's figures name);
+* :func:`edge_profile`: each channel's best correlation with edges at :data:`EDGE_ORIENTATIONS`
+  orientations, both polarities, in grey and in two colour-opponent planes, and with the planes
+  themselves: whether a first-layer channel is an edge detector of any orientation or colour.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..activations import get_activations
-from ..core import as_batch, batch_slices, check_int, conv_and_pooling_layer_names, select_layers
+from ..checks import as_batch, batch_slices, check_int
 from ..errors import LayerSelectionError
+from ..layers import conv_and_pooling_layer_names, select_layers
 
 if TYPE_CHECKING:
     import keras
@@ -26,6 +31,10 @@ __all__ = [
     "edge_correlations",
     "edge_map",
     "edge_maps",
+    "edge_profile",
+    "EDGE_ORIENTATIONS",
+    "PLANES",
+    "planes",
     "maps_at_pixels",
     "reconstruction_r2",
 ]
@@ -145,10 +154,11 @@ def reconstruction_r2(
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = a.ravel() - a.mean()
-    b = b.ravel() - b.mean()
-    denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+    """Pearson's r of two maps (``np.corrcoef``); 0 where either map is constant (it has no r)."""
+    a, b = a.ravel(), b.ravel()
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 EDGE_KINDS: tuple[str, ...] = ("intensity", "horizontal edges", "vertical edges")
@@ -184,6 +194,16 @@ def edge_map(image: np.ndarray, kind: str, polarity: int) -> np.ndarray:
     return maps[matching[min(polarity, len(matching) - 1)]]
 
 
+def _aligned_maps(model: keras.Model, images: np.ndarray, layer: str | int | None):
+    """Each image's maps of ``layer`` (default: the first convolution), aligned to its pixels (H, W, C)."""
+    if layer is None:
+        layer = conv_and_pooling_layer_names(model)[0]
+    (chosen,) = select_layers(model, [layer])
+    stride = cumulative_stride(model, chosen.name)
+    for maps in get_activations(model, images, [chosen.name])[chosen.name]:
+        yield maps_at_pixels(maps[None], images.shape[1], stride)[0]
+
+
 def edge_correlations(
     model: keras.Model, images: np.ndarray, layer: str | int | None = None
 ) -> dict[str, np.ndarray]:
@@ -196,14 +216,8 @@ def edge_correlations(
     (``"horizontal edges polarity"``: 0 or 1). Default layer: the first convolution.
     """
     images = as_batch(images, model)
-    if layer is None:
-        layer = conv_and_pooling_layer_names(model)[0]
-    (chosen,) = select_layers(model, [layer])
-    stride = cumulative_stride(model, chosen.name)
-    acts = get_activations(model, images, [chosen.name])[chosen.name]
     totals: dict[str, np.ndarray] | None = None
-    for image, maps in zip(images, acts, strict=True):
-        maps = maps_at_pixels(maps[None], images.shape[1], stride)[0]
+    for image, maps in zip(images, _aligned_maps(model, images, layer), strict=True):
         row = {
             key: np.array([_pearson(maps[:, :, c], reference) for c in range(maps.shape[-1])])
             for key, reference in edge_maps(image).items()
@@ -216,3 +230,91 @@ def edge_correlations(
         result[kind] = pair.max(axis=0)
         result[kind + " polarity"] = pair.argmax(axis=0)
     return result
+
+
+EDGE_ORIENTATIONS = 8
+"""Edge orientations of :func:`edge_profile`, evenly over 180 degrees (each in both polarities)."""
+
+PLANES: tuple[str, ...] = ("grey", "red-green", "blue-yellow")
+"""The planes of :func:`planes`: grey level and the two colour-opponent planes."""
+
+
+def planes(image: np.ndarray) -> np.ndarray:
+    """Grey level, red minus green, and blue minus yellow of one RGB image: (H, W, 3) float64.
+
+    Colour edges (a red fur against green grass of the same brightness) show in the opponent
+    planes and not in the grey level; :data:`PLANES` names them.
+    """
+    rgb = np.asarray(image, dtype=np.float64)
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    grey = rgb @ np.array([0.299, 0.587, 0.114])
+    return np.stack([grey, red - green, blue - (red + green) / 2], axis=-1)
+
+
+def _directions(orientations: int) -> np.ndarray:
+    """Degrees of the one-sided edge directions: ``orientations`` over 180, times two polarities."""
+    return np.arange(2 * orientations) * (180.0 / orientations)
+
+
+def _edge_references(image: np.ndarray, orientations: int) -> np.ndarray:
+    """One-sided directional derivatives (Sobel) of every plane: (H * W, planes * directions).
+
+    Column ``p * D + d`` is plane ``p`` differentiated along direction ``d`` of
+    :func:`_directions` (0 degrees: lighter to the right; 90: lighter below), negative parts cut.
+    """
+    from scipy import ndimage
+
+    planar = planes(image)
+    angles = np.deg2rad(_directions(orientations))
+    columns = []
+    for p in range(planar.shape[-1]):
+        along_x = ndimage.sobel(planar[..., p], axis=1)
+        along_y = ndimage.sobel(planar[..., p], axis=0)
+        for angle in angles:
+            columns.append(np.maximum(np.cos(angle) * along_x + np.sin(angle) * along_y, 0).ravel())
+    return np.stack(columns, axis=1)
+
+
+def _correlations(maps: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Pearson correlations (C, R) between the columns of maps (P, C) and references (P, R); 0 if flat."""
+
+    def standardized(x: np.ndarray) -> np.ndarray:
+        x = x - x.mean(axis=0)
+        norm = np.sqrt((x * x).sum(axis=0))
+        return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+
+    return standardized(maps.astype(np.float64)).T @ standardized(references)
+
+
+def edge_profile(
+    model: keras.Model, images: np.ndarray, layer: str | int | None = None, orientations: int = EDGE_ORIENTATIONS
+) -> dict[str, np.ndarray]:
+    """How each channel of ``layer`` follows the photos' edges and colour planes.
+
+    Correlations of each channel's map (aligned to the pixels) with every reference are
+    averaged over ``images``; then, per channel (arrays of shape (C,)):
+
+    * ``"edge"``: the best correlation with an edge map, over ``orientations`` orientations in
+      both polarities and the three :data:`PLANES`; ``"edge direction"`` its direction in
+      degrees (0: lighter to the right, 90: lighter below), ``"edge plane"`` its plane's index;
+    * ``"plane"``: the best correlation with a plane itself or its negative (a channel that
+      measures brightness or a colour), ``"plane index"`` which one.
+    """
+    orientations = check_int("orientations", orientations, 2)
+    images = as_batch(images, model)
+    edges = plain = 0.0
+    for image, maps in zip(images, _aligned_maps(model, images, layer), strict=True):
+        aligned = maps.reshape(-1, maps.shape[-1])
+        edges = edges + _correlations(aligned, _edge_references(image, orientations))
+        plain = plain + _correlations(aligned, planes(image).reshape(-1, len(PLANES)))
+    edges, plain = edges / len(images), plain / len(images)
+    directions = _directions(orientations)
+    best_edge = edges.argmax(axis=1)
+    signed = np.concatenate([plain, -plain], axis=1)
+    return {
+        "edge": edges.max(axis=1),
+        "edge direction": directions[best_edge % len(directions)],
+        "edge plane": best_edge // len(directions),
+        "plane": signed.max(axis=1),
+        "plane index": signed.argmax(axis=1) % len(PLANES),
+    }

@@ -4,7 +4,9 @@ A chapter states each of the lecture's claims as a verdict computed in the run. 
 lands close to its threshold could fall on either side on another CPU or numeric back-end
 (oneDNN and Eigen differ in the last digits), so a value within ``margin`` of the threshold is
 reported as too close to call (:func:`against_threshold`). The chapters print verdicts only
-through this module: :meth:`Verdict.word` gives the words, :func:`all_hold` joins several.
+through this module: :meth:`Verdict.word` gives the words, :func:`all_hold` joins several, and
+:meth:`Verdict.line` prints one claim as short lines, the verdict first. Output boxes in the
+rendered book do not wrap, so every printed sentence goes through :func:`wrap` (:data:`WIDTH`).
 
 The paired comparisons share one sign test, :func:`sign_test` (pairs with a NaN on either side
 and ties are left out), and one rank correlation, :func:`rank_correlation`.
@@ -12,6 +14,7 @@ and ties are left out), and one rank correlation, :func:`rank_correlation`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -21,6 +24,7 @@ import numpy as np
 from ..errors import ArgumentError
 
 __all__ = [
+    "WIDTH",
     "WORDS",
     "SignTest",
     "Verdict",
@@ -28,8 +32,36 @@ __all__ = [
     "all_hold",
     "paired_verdict",
     "rank_correlation",
+    "say",
     "sign_test",
+    "wrap",
 ]
+
+WIDTH = 72
+"""The widest printed line: an output box of the book is about 78 characters wide at a 1280 px window."""
+
+
+def wrap(*sentences: str, indent: str = "", width: int = WIDTH) -> str:
+    """Sentences as lines of at most ``width`` characters, each sentence starting a new line.
+
+    A sentence's continuation lines are indented by two spaces more than its first line.
+    """
+    return "\n".join(
+        textwrap.fill(s, width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False)
+        for s in sentences
+    )
+
+
+def say(*texts: str, width: int = WIDTH) -> None:
+    """Print ``texts`` with every line cut to ``width`` characters (:func:`wrap`), keeping its indent.
+
+    For printed tables and reports whose lines may run long: a line that fits stays as it is.
+    """
+    lines = "\n".join(str(t) for t in texts).split("\n")
+    print("\n".join(
+        line if len(line) <= width else wrap(line.lstrip(), indent=line[: len(line) - len(line.lstrip())], width=width)
+        for line in lines
+    ))
 
 WORDS: dict[str, tuple[str, str, str]] = {
     "holds": ("holds", "does not hold", "is too close to call"),
@@ -55,6 +87,16 @@ class Verdict:
         if kind not in WORDS:
             raise ArgumentError(f"Unknown kind of words {kind!r}; choose one of {', '.join(WORDS)}.")
         return WORDS[kind][{True: 0, False: 1, None: 2}[self.holds]]
+
+    def line(self, claim: str, *evidence: str, kind: str = "holds") -> str:
+        """The verdict on ``claim`` as short lines: the verdict word first, then the evidence, indented.
+
+        ``Verdict.line("'all filters fire'", "30 of 32 fire on the photo.")`` gives
+        ``"Holds: 'all filters fire'"`` and the evidence on the lines below it.
+        """
+        word = self.word(kind)
+        head = wrap(f"{word[0].upper()}{word[1:]}: {claim}")
+        return "\n".join([head, *(wrap(e, indent="  ") for e in evidence)])
 
 
 def against_threshold(

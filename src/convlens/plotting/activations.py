@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .. import activations as act
-from ..core import check_channels, check_int
+from ..checks import check_channels, check_int
 from ..errors import ArgumentError
 from ..measures import feature_maps, read_out
 from .common import ACTIVATION_CMAP, COLUMN_INCHES, MIN_FONT_PT, GridScale, image_grid

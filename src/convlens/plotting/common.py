@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..core import check_int
+from ..checks import check_int
 from ..errors import ArgumentError
 from .stamp import mark_tiles, read_stamp, stamp
 

@@ -8,18 +8,24 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import activations as act
-from ..core import select_layers
 from ..errors import ArgumentError, LayerSelectionError
+from ..layers import select_layers
 from ..plotting.activations import layer_scale
 from ..plotting.common import ACTIVATION_CMAP
+from ..plotting.stamp import stamp
 from .pager import image_pager_html
 
 
 def _pager_groups(activations: Mapping[str, np.ndarray], layers: Sequence[str] | None, index: int):
-    """Per layer: every channel on the layer's one colour scale (0..1), one title per channel."""
+    """Per layer: every channel on the layer's one colour scale (0..1), one title per channel.
+
+    Also, per layer, the channel the pager opens on: the one with the largest mean response on
+    the photo, so that a layer never opens on a blank channel.
+    """
     names = list(layers) if layers is not None else list(activations)
     groups: dict[str, list[np.ndarray]] = {}
     titles: dict[str, list[str]] = {}
+    starts: dict[str, int] = {}
     for name in names:
         if name not in activations:
             raise LayerSelectionError(
@@ -32,7 +38,8 @@ def _pager_groups(activations: Mapping[str, np.ndarray], layers: Sequence[str] |
         key = f"{name} ({height} x {width} x {count}), colours 0 to {scale.high:.3g}"
         groups[key] = [maps[:, :, c] for c in range(count)]  # native size: small PNGs
         titles[key] = [f"{name}, channel {c} of 0..{count - 1}" for c in range(count)]
-    return groups, titles
+        starts[key] = int(np.argmax(maps.mean(axis=(0, 1))))
+    return groups, titles, starts
 
 
 def activation_pager_html(
@@ -51,9 +58,9 @@ def activation_pager_html(
     embedded at their native size, so the page needs no kernel and no external script and
     stays small.
     """
-    groups, titles = _pager_groups(activations, layers, index)
+    groups, titles, starts = _pager_groups(activations, layers, index)
     return image_pager_html(groups, title=title, item_label="channel", item_titles=titles, cmap=cmap,
-                            display_px=display_px)
+                            display_px=display_px, start=starts)
 
 
 def activation_pager(activations: Mapping[str, np.ndarray], layers: Sequence[str] | None = None,
@@ -150,7 +157,7 @@ class ActivationExplorer:
                   xlabel="x (cells)", ylabel="y (cells)")
         fig.colorbar(shown, ax=right, label="activation")
         fig.tight_layout()
-        return fig
+        return stamp(fig)  # legible sizes recorded, as every figure of the book
 
     def draw(self) -> None:
         import matplotlib.pyplot as plt

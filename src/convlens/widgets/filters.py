@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .. import filters
-from ..core import conv_and_pooling_layer_names, find_layer
 from ..errors import ArgumentError
+from ..layers import conv_and_pooling_layer_names, find_layer
 from .pager import image_pager
 
 __all__ = [
@@ -18,23 +18,46 @@ __all__ = [
 
 
 def pattern_pager(grids: Mapping[str, tuple[Sequence[int], np.ndarray]], title: str = "Stored filter patterns",
-                  display_px: int = 300):
-    """A kernel-free pager over stored grids: ``{layer: (indices, uint8 patterns)}``, JPEG-encoded."""
+                  display_px: int = 300, start: Mapping[str, int] | None = None):
+    """A kernel-free pager over stored grids: ``{layer: (indices, uint8 patterns)}``, JPEG-encoded.
+
+    ``start`` names, for a layer, the filter the pager opens on (one of its indices; default the first).
+    """
     for name, (indices, patterns) in grids.items():
         if len(indices) != len(patterns):
             raise ArgumentError(f"Layer {name!r} has {len(patterns)} patterns for {len(indices)} filter indices; "
                                 "pass one index per pattern.")
     groups = {name: list(patterns) for name, (_, patterns) in grids.items()}
     titles = {name: [f"{name}, filter {int(i)}" for i in indices] for name, (indices, _) in grids.items()}
+    opening = {}
+    for name, index in (start or {}).items():
+        indices = [int(i) for i in grids[name][0]]
+        if index not in indices:
+            raise ArgumentError(f"Layer {name!r} of the pager has no pattern of filter {index}; "
+                                f"start on one of its filters: {indices[:8]}...")
+        opening[name] = indices.index(index)
     return image_pager(groups, title=title, item_label="filter", item_titles=titles, cmap=None,
-                       image_format="jpeg", display_px=display_px)
+                       image_format="jpeg", display_px=display_px, start=opening)
+
+
+def _png(picture: np.ndarray) -> bytes:
+    """PNG bytes of an RGB picture (uint8, or floats in [0, 1])."""
+    import io
+
+    from PIL import Image
+
+    array = np.asarray(picture)
+    if array.dtype != np.uint8:
+        array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int = filters.STEPS, seed: int = 0,
                      size: int = filters.PATTERN_SIZE):
     """A layer + filter picker that computes the pattern live, with a progress bar (needs a kernel)."""
     import ipywidgets as widgets
-    from PIL import Image
 
     names = list(layer_names) if layer_names else conv_and_pooling_layer_names(model)
     for name in names:
@@ -49,7 +72,8 @@ def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int
     button = widgets.Button(description="Compute pattern", button_style="primary")
     progress = widgets.IntProgress(value=0, min=0, max=steps, description="progress")
     image = widgets.Image(format="png", width=300, height=300)
-    status = widgets.Label("")
+    image.value = _png(filters.deprocess_image(filters.start_image(0, seed, size)))  # never an empty picture
+    status = widgets.Label(f"the gray start of filter 0, {size} x {size}: press 'Compute pattern'")
 
     def on_layer(change) -> None:
         index.max = channels(change["new"]) - 1
@@ -67,11 +91,7 @@ def pattern_explorer(model, layer_names: Sequence[str] | None = None, steps: int
         try:
             pattern = filters.filter_pattern(model, layer.value, index.value, steps=step_count.value, seed=seed,
                                              size=size, callback=tick)
-            import io
-
-            buffer = io.BytesIO()
-            Image.fromarray(pattern).save(buffer, format="PNG")
-            image.value = buffer.getvalue()
+            image.value = _png(pattern)
             status.value = f"{layer.value}, filter {index.value}, {step_count.value} steps"
         finally:
             button.disabled = False

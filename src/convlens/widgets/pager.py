@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..core import check_int
+from ..checks import check_int
 from ..errors import ArgumentError, InputImageError
 from ..plotting.common import ACTIVATION_CMAP
 from ..plotting.stamp import MIN_TILE_PX
@@ -38,18 +38,20 @@ _SCRIPT = """
   var root = document.getElementById("UID");
   var select = root.querySelector("select"), slider = root.querySelector("input[type=range]");
   var label = root.querySelector(".pager-label");
+  var jump = true;  // a group opens on its start frame
   function show() {
     var groups = root.querySelectorAll(".pager-group");
     groups.forEach(function(div) { div.style.display = (div.dataset.group === select.value) ? "block" : "none"; });
     var current = groups[Number(select.value)];
     slider.max = Number(current.dataset.count) - 1;
     if (Number(slider.value) > Number(slider.max)) { slider.value = slider.max; }
+    if (jump) { slider.value = current.dataset.start; jump = false; }
     current.querySelectorAll("figure").forEach(function(fig) {
       fig.style.display = (fig.dataset.index === slider.value) ? "block" : "none";
     });
     label.textContent = LABEL + " " + slider.value + " of 0.." + slider.max;
   }
-  select.addEventListener("change", show);
+  select.addEventListener("change", function() { jump = true; show(); });
   slider.addEventListener("input", show);
   show();
 })();
@@ -108,16 +110,16 @@ def _titles(groups: Mapping[str, Sequence[np.ndarray]], item_titles: Mapping[str
 
 
 def _group_html(g: int, images: Sequence[np.ndarray], titles: Sequence[str], cmap: str | None, image_format: str,
-                display_px: int) -> str:
-    """One group's frames: a ``<figure>`` (image and caption) per image, the first one shown."""
+                display_px: int, start: int) -> str:
+    """One group's frames: a ``<figure>`` (image and caption) per image, frame ``start`` shown."""
     frames = "".join(
-        f'<figure data-index="{i}" style="display:{"block" if i == 0 else "none"};margin:0">'
+        f'<figure data-index="{i}" style="display:{"block" if i == start else "none"};margin:0">'
         f'<img alt="{html.escape(titles[i])}" src="{encode_image(image, cmap, image_format)}" '
         f'style="width:{display_px}px;image-rendering:pixelated;border:1px solid #ccc"/>'
         f'<figcaption style="font-size:0.9em">{html.escape(titles[i])}</figcaption></figure>'
         for i, image in enumerate(images)
     )
-    return (f'<div class="pager-group" data-group="{g}" data-count="{len(images)}" '
+    return (f'<div class="pager-group" data-group="{g}" data-count="{len(images)}" data-start="{start}" '
             f'style="display:{"block" if g == 0 else "none"}">{frames}</div>')
 
 
@@ -129,20 +131,25 @@ def image_pager_html(
     cmap: str | None = ACTIVATION_CMAP,
     image_format: str = "png",
     display_px: int = 300,
+    start: Mapping[str, int] | None = None,
 ) -> str:
     """HTML of a pager over ``groups`` (name -> images): a group picker and an index slider.
 
+    ``start`` gives, for a group, the frame it opens on (default 0): a channel or a pattern
+    worth seeing rather than, say, a blank first channel.
     2-D images are values in [0, 1] drawn with ``cmap`` (default viridis,
     :data:`convlens.plotting.common.ACTIVATION_CMAP`); RGB images are drawn as they are.
     ``item_titles`` gives, for a group, one title per image. Images are scaled up to
     ``display_px`` wide (at least 96) without smoothing, so pixels stay visible.
     """
     titles = _titles(groups, item_titles, item_label)
+    starts = {name: check_int(f"start of {name!r}", (start or {}).get(name, 0), 0, len(groups[name]) - 1)
+              for name in groups}
     display_px = check_int("display_px", display_px, minimum=int(MIN_TILE_PX), why=" (a legible frame)")
     uid = f"convlens-pager-{next(_counter)}"
     names = list(groups)
     options = "".join(f'<option value="{i}">{html.escape(name)}</option>' for i, name in enumerate(names))
-    panels = "".join(_group_html(g, groups[name], titles[name], cmap, image_format, display_px)
+    panels = "".join(_group_html(g, groups[name], titles[name], cmap, image_format, display_px, starts[name])
                      for g, name in enumerate(names))
     script = _SCRIPT.replace("UID", uid).replace("LABEL", json.dumps(item_label).replace("</", "<\\/"))
     return (
@@ -150,7 +157,8 @@ def image_pager_html(
         + (f"<strong>{html.escape(title)}</strong><br/>" if title else "")
         + f'<label>group <select aria-label="group">{options}</select></label> '
         + f'<label><input type="range" aria-label="{html.escape(item_label)}" min="0" '
-        + f'max="{len(groups[names[0]]) - 1}" value="0" step="1" style="width:{display_px}px"/></label> '
+        + f'max="{len(groups[names[0]]) - 1}" value="{starts[names[0]]}" step="1" '
+        + f'style="width:{display_px}px"/></label> '
         + '<span class="pager-label"></span>'
         + panels
         + "</div>"
