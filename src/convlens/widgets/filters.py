@@ -43,14 +43,21 @@ def pattern_pager(grids: Mapping[str, tuple[Sequence[int], np.ndarray]], title: 
 def _png(picture: np.ndarray) -> bytes:
     """PNG bytes of an RGB picture (uint8, or floats in [0, 1])."""
     import io
+    import json
 
-    from PIL import Image
+    from PIL import Image, PngImagePlugin
+
+    from ..plotting.stamp import STAMP_KEY
 
     array = np.asarray(picture)
     if array.dtype != np.uint8:
         array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
+    # one tile, no text: the stamp the book's figure check reads (convlens.plotting.stamp)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(STAMP_KEY, json.dumps({"version": 1, "tile_px": float(min(array.shape[:2])), "tiles": 1,
+                                         "text_px": None}))
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
+    Image.fromarray(array).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
 
 
