@@ -433,14 +433,26 @@ def test_self_check_questions_answer_on_the_page(book, edition, doc):
 # Figures read at the book's width; maths typeset offline.
 
 
-_FIGURES_JS = """() => {
+_FIGURES_JS = """async () => {
     const root = document.querySelector('main article') || document.querySelector('main') || document.body;
-    return Array.from(root.querySelectorAll('img'))
-        .filter(img => img.naturalWidth > 0 && img.getBoundingClientRect().width > 0)
-        .map(img => ({src: img.currentSrc || img.src, natural: img.naturalWidth,
-                      rendered: img.getBoundingClientRect().width,
+    const shown = Array.from(root.querySelectorAll('img'))
+        .filter(img => img.naturalWidth > 0 && img.getBoundingClientRect().width > 0);
+    const figures = [];
+    for (const img of shown) {
+        let src = img.currentSrc || img.src;
+        if (src.startsWith('blob:')) {  // a widget's picture (ipywidgets' Image): read its bytes here
+            const bytes = new Uint8Array(await (await fetch(src)).arrayBuffer());
+            let text = '';
+            for (let i = 0; i < bytes.length; i += 8192) {
+                text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+            }
+            src = 'data:image/png;base64,' + btoa(text);
+        }
+        figures.push({src, natural: img.naturalWidth, rendered: img.getBoundingClientRect().width,
                       output: img.closest('.cell_output') !== null,
-                      pager: img.closest('.convlens-pager') !== null}));
+                      pager: img.closest('.convlens-pager') !== null});
+    }
+    return figures;
 }"""
 
 
