@@ -4,18 +4,20 @@
   than lines that the chapter also has outside its solutions) is searched for in every string
   of the notebook's JSON, outputs and metadata included, and in its public checks.
 - The committed student notebooks (``assignments/NN/``) are those that the chapters build.
-- Grading with otter, without Docker, as ``make grade`` does: for each chapter, the solved
-  notebook scores full marks on every autograded question, the unsolved student notebook
-  scores zero on each, and the solved notebook with one deliberately wrong answer loses that
-  question's points and no other's. Each grading executes a whole chapter (35-55 s on an idle
-  2-core machine), so two notebooks per chapter cover the three cases (see ``graded``); they
-  run two at a time (``slow``: ``make unit`` leaves them out).
+- Grading with otter, without Docker, as ``make grade`` does: for each chapter, one submission
+  holds a solved answer, an unsolved one and a wrong one (see ``graded``): the solved questions
+  earn full marks, the one left as the student notebook has it (``...``) zero, and the one
+  answered wrong loses its points and no other's. Each grading executes a whole chapter (35-130
+  s on a 2-core machine), so one submission per chapter; they run two at a time (``slow``:
+  ``make unit`` leaves them out).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -30,7 +32,8 @@ import make_assignments  # noqa: E402
 CHAPTERS = make_assignments.CHAPTERS
 
 # One realistic mistake per chapter, set in the solved notebook just before its check cell
-# (in grading, otter records each question's result where its grader.check cell runs).
+# (in grading, otter records each question's result where its grader.check cell runs), and one
+# question left unsolved (its answer cell as in the student notebook).
 WRONG = {
     "01_model_and_data": ("params", 'parameter_counts = {"conv2d_2": 3 * 3 * 32 * 64, '
                                     '"dense_1": 6272 * 512}  # biases forgotten'),
@@ -39,6 +42,8 @@ WRONG = {
                            "    return conv_maps[:, ::2, ::2]  # subsampling, not the maximum"),
     "04_gradcam": ("layer", 'grid_sides = {"conv2d_2": 74, "conv2d_3": 36, "conv2d_4": 15}'),
 }
+UNSOLVED = {"01_model_and_data": "augment", "02_activations": "sparsity", "03_filters": "reg",
+            "04_gradcam": "sanity"}
 
 
 @pytest.fixture(scope="module")
@@ -116,31 +121,35 @@ def _answer_index(nb, name: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def graded(built, tmp_path_factory) -> dict[str, dict[str, dict]]:
-    """Grade two notebooks per chapter, two at a time; rows by file stem.
+def graded(built) -> dict[str, dict[str, float]]:
+    """Grade one submission per chapter, two chapters at a time: points per question.
 
-    ``wrong``: the solved notebook with question A (``WRONG``) answered wrong;
-    ``unsolved``: the student notebook with only question A answered (its solution).
-    Between them every autograded question is graded solved, unsolved and wrong (A wrong in
-    ``wrong``, solved in ``unsolved``; the others solved in ``wrong``, unsolved in ``unsolved``),
-    with 8 executions of a chapter instead of 12.
+    The submission is the solved notebook with question ``WRONG`` answered wrong and question
+    ``UNSOLVED`` left as the student notebook has it; every other autograded question solved.
     """
-    results = {}
-    for chapter in CHAPTERS:
-        folder = tmp_path_factory.mktemp(f"submissions-{chapter}")
-        name, answer = WRONG[chapter]
+    def grade(chapter: str) -> dict[str, float]:
+        folder = built[chapter] / "submission"
+        folder.mkdir()
+        wrong, answer = WRONG[chapter]
+        unsolved = UNSOLVED[chapter]
         solved = nbformat.read(built[chapter] / "instructor" / f"{chapter}.ipynb", as_version=4)
         student = nbformat.read(built[chapter] / "student" / f"{chapter}.ipynb", as_version=4)
-        assert "..." in student.cells[_answer_index(student, name)].source
-        student.cells[_answer_index(student, name)].source = solved.cells[_answer_index(solved, name)].source
-        nbformat.write(student, folder / "unsolved.ipynb")
-        solved.cells.insert(_answer_index(solved, name) + 1, nbformat.v4.new_code_cell(answer))
-        nbformat.write(solved, folder / "wrong.ipynb")
-        header, rows = grade_assignments.grade_folder(
-            chapter, folder, built[chapter] / "autograder.zip", jobs=2)
-        results[chapter] = {row[0].removesuffix(".ipynb"): dict(zip(header, row, strict=True))
-                            for row in rows}
-        print(chapter, results[chapter])
+        blank = student.cells[_answer_index(student, unsolved)].source
+        assert "..." in blank
+        solved.cells[_answer_index(solved, unsolved)].source = blank
+        solved.cells.insert(_answer_index(solved, wrong) + 1, nbformat.v4.new_code_cell(answer))
+        nbformat.write(solved, folder / "mixed.ipynb")
+        header, rows = grade_assignments.grade_folder(chapter, folder, built[chapter] / "autograder.zip")
+        return dict(zip(header, rows[0], strict=True))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {}
+        for index, chapter in enumerate(CHAPTERS):
+            if index == 1:
+                time.sleep(grade_assignments.STAGGER_S)  # kernels started at once can race for ports
+            futures[chapter] = pool.submit(grade, chapter)
+        results = {chapter: future.result() for chapter, future in futures.items()}
+    print(results)
     return results
 
 
@@ -153,10 +162,7 @@ def _points(chapter: str) -> dict[str, float]:
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_grading_solved_unsolved_and_one_wrong(graded, chapter):
     points = _points(chapter)
-    rows = graded[chapter]
-    wrong = WRONG[chapter][0]
-    # solved: full marks; one wrong answer: that question's points lost, no other's
-    assert {name: rows["wrong"][name] for name in points} == {**points, wrong: 0.0}
-    # unsolved: zero on each question; the one answered: its full marks
-    assert {name: rows["unsolved"][name] for name in points} == {
-        **dict.fromkeys(points, 0.0), wrong: points[wrong]}
+    wrong, unsolved = WRONG[chapter][0], UNSOLVED[chapter]
+    assert len(points) >= 3 and wrong != unsolved
+    # solved: full marks; the wrong answer and the unsolved one: zero, and no other points lost
+    assert {name: graded[chapter][name] for name in points} == {**points, wrong: 0.0, unsolved: 0.0}

@@ -10,6 +10,10 @@ in a fresh kernel, then runs the public and hidden checks. The CSV has one row p
 its file name, the points of each autograded question, their total, the possible points, and
 one empty column per written question (graded by hand with the rubric of the instructors'
 edition). ``--jobs N`` grades N notebooks at a time (each uses about one CPU core).
+
+Each notebook is graded in a fresh Python process of its own (``--one``), stopped with its kernel
+after ``--timeout`` seconds: otter executes without a time limit, and a grading forked from a
+process with TensorFlow's threads running (pytest's, say) can hang for good.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
+import os
+import signal
+import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -34,12 +42,35 @@ STAGGER_S = 10.0
 same instant hung here (jupyter_client picks each kernel's ports before binding them)."""
 
 
+TIMEOUT_S = 1200.0
+"""Seconds one grading may take: a chapter executes in 35-130 s on a 2-core machine."""
+
+
 def grade_one(notebook: str, autograder: str) -> dict[str, float]:
-    """Points per autograded question of one submission (otter, no Docker)."""
+    """Points per autograded question of one submission (otter, no Docker), in this process."""
     from otter.api import grade_submission
 
     results = grade_submission(notebook, autograder, quiet=True)
     return {name: float(result.score) for name, result in results.results.items()}
+
+
+def grade_in_subprocess(notebook: str, autograder: str, timeout: float = TIMEOUT_S) -> dict[str, float]:
+    """:func:`grade_one` in a new process group, killed (kernel included) after ``timeout`` s."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--one", notebook, "--autograder", autograder]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise RuntimeError(
+            f"Grading {notebook} took over {timeout:.0f} s and was stopped: a cell that never ends, "
+            f"or a kernel that hung at start. Run the notebook in Jupyter to see which, or pass a "
+            f"longer --timeout.") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"Grading {notebook} failed (exit {process.returncode}):\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def spec(chapter: str) -> dict:
@@ -47,7 +78,7 @@ def spec(chapter: str) -> dict:
 
 
 def grade_folder(chapter: str, submissions: Path, autograder: Path | None = None,
-                 jobs: int = 1) -> tuple[list[str], list[list]]:
+                 jobs: int = 1, timeout: float = TIMEOUT_S) -> tuple[list[str], list[list]]:
     """Grade every notebook of ``submissions``; return the CSV's header and rows."""
     autograder = autograder or ROOT / "_build" / "assignments" / chapter / "autograder.zip"
     if not autograder.is_file():
@@ -59,12 +90,12 @@ def grade_folder(chapter: str, submissions: Path, autograder: Path | None = None
     notebooks = sorted(submissions.glob("*.ipynb"))
     if not notebooks:
         raise SystemExit(f"No .ipynb in {submissions}.")
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = []
         for index, notebook in enumerate(notebooks):
             if 0 < index < jobs:
                 time.sleep(STAGGER_S)  # kernels started at the same instant can race for ports
-            futures.append(pool.submit(grade_one, str(notebook), str(autograder)))
+            futures.append(pool.submit(grade_in_subprocess, str(notebook), str(autograder), timeout))
         scores = [future.result() for future in futures]
     header = ["notebook", *auto, "total", "possible", *(f"{m} (by hand)" for m in manual)]
     rows = []
@@ -76,14 +107,24 @@ def grade_folder(chapter: str, submissions: Path, autograder: Path | None = None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("chapter", help="e.g. 02_activations")
-    parser.add_argument("submissions", type=Path, help="folder of submitted .ipynb files")
+    parser.add_argument("chapter", nargs="?", help="e.g. 02_activations")
+    parser.add_argument("submissions", type=Path, nargs="?", help="folder of submitted .ipynb files")
     parser.add_argument("--out", type=Path, help="CSV file (default: SUBMISSIONS/grades.csv)")
     parser.add_argument("--autograder", type=Path)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per notebook")
+    parser.add_argument("--one", metavar="NOTEBOOK",
+                        help="grade this one notebook with --autograder here; print its points as JSON")
     args = parser.parse_args(argv)
+    if args.one:
+        if args.autograder is None:
+            parser.error("--one needs --autograder")
+        print(json.dumps(grade_one(args.one, str(args.autograder))))
+        return 0
+    if args.chapter is None or args.submissions is None:
+        parser.error("give the chapter and the folder of submissions")
     start = time.perf_counter()
-    header, rows = grade_folder(args.chapter, args.submissions, args.autograder, args.jobs)
+    header, rows = grade_folder(args.chapter, args.submissions, args.autograder, args.jobs, args.timeout)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
