@@ -139,7 +139,8 @@ def graded(built) -> dict[str, dict[str, float]]:
         solved.cells[_answer_index(solved, unsolved)].source = blank
         solved.cells.insert(_answer_index(solved, wrong) + 1, nbformat.v4.new_code_cell(answer))
         nbformat.write(solved, folder / "mixed.ipynb")
-        header, rows = grade_assignments.grade_folder(chapter, folder, built[chapter] / "autograder.zip")
+        header, rows = grade_assignments.grade_folder(
+            chapter, folder, built[chapter] / "autograder.zip", timeout=600)
         return dict(zip(header, rows[0], strict=True))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
