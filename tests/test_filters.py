@@ -88,7 +88,7 @@ def test_scaled_input_feeds_the_same_layers_scaled_values():
     assert wrapped.get_layer("conv") is pixels.get_layer("conv")
     raw = filters.filter_patterns(wrapped, "conv", [0, 1], steps=3, size=SIZE, deprocess=False)  # its own graph
     assert raw.shape == (2, SIZE, SIZE, 3) and np.abs(raw - filters.start_image(0, 0, SIZE)).max() > 0
-    pre = filters.filter_patterns(wrapped, "conv", [0], steps=2, size=SIZE, objective="pre_activation")
+    pre = filters.filter_patterns(wrapped, "conv", [0], steps=2, size=SIZE, objective=filters.PRE_ACTIVATION)
     assert pre.shape == (1, SIZE, SIZE, 3)
 
 
@@ -130,7 +130,8 @@ def test_regularized_ascent_also_climbs_and_is_smoother(tiny_model):
     live = live_filters(tiny_model, "c2", 3)
     starts = np.stack([filters.start_image(i, 0, SIZE) for i in live])
     naive = filters.filter_patterns(tiny_model, "c2", live, size=SIZE, deprocess=False)
-    smooth = filters.filter_patterns(tiny_model, "c2", live, size=SIZE, deprocess=False, regularized=True)
+    smooth = filters.filter_patterns(tiny_model, "c2", live, size=SIZE, deprocess=False,
+                                    transforms=filters.REGULARIZATION)
     before = filters.mean_filter_activations(tiny_model, "c2", starts, live)
     after = filters.mean_filter_activations(tiny_model, "c2", smooth, live)
     assert np.all(after > 1.5 * before) and after.mean() > 2 * before.mean()
@@ -152,24 +153,27 @@ def test_pre_activation_objective_gives_a_silent_filter_a_gradient():
         flat = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False)
         np.testing.assert_array_equal(flat[0], start)  # dead ReLU: the lecture's loss has no gradient
         moved = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False,
-                                        objective="pre_activation")
+                                        objective=filters.PRE_ACTIVATION)
         assert np.abs(moved[0] - start).max() > 3 * filters.STEP_SIZE
-        auto = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False, objective="auto")
-        np.testing.assert_allclose(auto, moved, atol=1e-6)
-        assert filters.silent_filters(model, layer, [0, 1], size=SIZE).tolist() == [True, True]
-    with pytest.raises(ValueError, match="Unknown objective"):
-        filters.filter_patterns(model, "conv", [0], objective="logits")
+        silent = filters.silent_filters(model, layer, [0, 1], size=SIZE)
+        assert silent.tolist() == [True, True]
+        chosen = filters.filter_patterns(model, layer, [0], steps=5, size=SIZE, deprocess=False,
+                                         objective=filters.lecture_or_pre_activation(silent[:1]))
+        np.testing.assert_allclose(chosen, moved, atol=1e-6)
+    with pytest.raises(TypeError, match="objective must be an objective of convlens.objectives"):
+        filters.filter_patterns(model, "conv", [0], objective="pre_activation")  # no names, objects only
 
 
-def test_auto_objective_keeps_the_lecture_loss_for_filters_that_fire(tiny_model):
+def test_lecture_or_pre_activation_keeps_the_lecture_loss_for_filters_that_fire(tiny_model):
     silent = filters.silent_filters(tiny_model, "c2", range(8), size=SIZE)
     assert silent.any() and not silent.all()  # the tiny model has both kinds
     calls = []
-    auto = filters.filter_patterns(tiny_model, "c2", range(8), steps=4, size=SIZE, deprocess=False, objective="auto",
+    auto = filters.filter_patterns(tiny_model, "c2", range(8), steps=4, size=SIZE, deprocess=False,
+                                   objective=filters.lecture_or_pre_activation(silent),
                                    callback=lambda done, total: calls.append((done, total)))
     lecture = filters.filter_patterns(tiny_model, "c2", range(8), steps=4, size=SIZE, deprocess=False)
     pre = filters.filter_patterns(tiny_model, "c2", range(8), steps=4, size=SIZE, deprocess=False,
-                                  objective="pre_activation")
+                                  objective=filters.PRE_ACTIVATION)
     np.testing.assert_allclose(auto[~silent], lecture[~silent], atol=1e-5)
     np.testing.assert_allclose(auto[silent], pre[silent], atol=1e-5)
     assert calls[-1] == (32, 32)
@@ -247,7 +251,7 @@ def test_changing_the_step_size_after_a_first_call_changes_the_result(tiny_model
     (live,) = live_filters(tiny_model, "c2", 1)
     lecture = filters.filter_patterns(tiny_model, "c2", [live], steps=5, size=SIZE, deprocess=False)
     doubled = filters.filter_patterns(tiny_model, "c2", [live], steps=5, size=SIZE, deprocess=False,
-                                      step_size=2 * filters.STEP_SIZE)
+                                      step=filters.Step(2 * filters.STEP_SIZE, filters.GRADIENT_EPSILON))
     assert np.abs(doubled - lecture).max() > filters.STEP_SIZE
     again = filters.filter_patterns(tiny_model, "c2", [live], steps=5, size=SIZE, deprocess=False)
     np.testing.assert_array_equal(again, lecture)  # the lecture's function is still cached under its own key
@@ -255,15 +259,22 @@ def test_changing_the_step_size_after_a_first_call_changes_the_result(tiny_model
 
 def test_jitter_blur_and_epsilon_are_arguments_too(tiny_model):
     live = live_filters(tiny_model, "c2", 2)
-    kwargs = {"steps": 8, "size": SIZE, "deprocess": False, "regularized": True}
-    base = filters.filter_patterns(tiny_model, "c2", live, **kwargs)
-    for change in ({"jitter_pixels": 0}, {"blur_sigma": 2.0}, {"blur_every": 1}, {"gradient_epsilon": 10.0}):
-        assert np.abs(filters.filter_patterns(tiny_model, "c2", live, **kwargs, **change) - base).max() > 1e-4, change
-    np.testing.assert_array_equal(filters.filter_patterns(tiny_model, "c2", live, **kwargs), base)
+    kwargs = {"steps": 8, "size": SIZE, "deprocess": False}
+    base = filters.filter_patterns(tiny_model, "c2", live, transforms=filters.REGULARIZATION, **kwargs)
+    for change in ({"transforms": filters.regularization(jitter_pixels=0)},
+                   {"transforms": filters.regularization(blur_sigma=2.0)},
+                   {"transforms": filters.regularization(blur_every=1)},
+                   {"transforms": filters.REGULARIZATION, "step": filters.Step(filters.STEP_SIZE, 10.0)}):
+        changed = filters.filter_patterns(tiny_model, "c2", live, **{"transforms": (), **kwargs, **change})
+        assert np.abs(changed - base).max() > 1e-4, change
+    np.testing.assert_array_equal(
+        filters.filter_patterns(tiny_model, "c2", live, transforms=filters.REGULARIZATION, **kwargs), base)
     with pytest.raises(ValueError, match="step_size must be a finite number above 0"):
-        filters.filter_patterns(tiny_model, "c2", live, step_size=0.0)
+        filters.Step(0.0, filters.GRADIENT_EPSILON)
     with pytest.raises(ValueError, match="blur_every must be 1 or more"):
-        filters.filter_patterns(tiny_model, "c2", live, regularized=True, blur_every=0)
+        filters.regularization(blur_every=0)
+    with pytest.raises(TypeError, match="step must be a filters.Step"):
+        filters.filter_patterns(tiny_model, "c2", live, step=0.5)
 
 
 # ------------------------------------------------------------------ bad input (issue 11)
@@ -390,13 +401,14 @@ def test_objective_objects_give_the_chapters_named_objectives(tiny_model):
 
     kwargs = {"steps": 4, "size": SIZE, "deprocess": False}
     silent = filters.silent_filters(tiny_model, "c2", range(8), size=SIZE)
-    named = filters.filter_patterns(tiny_model, "c2", range(8), objective="pre_activation", **kwargs)
+    named = filters.filter_patterns(tiny_model, "c2", range(8), objective=filters.PRE_ACTIVATION, **kwargs)
     objects = filters.filter_patterns(tiny_model, "c2", range(8), objective=ChannelMean(pre_activation=True), **kwargs)
     np.testing.assert_array_equal(named, objects)
-    auto = filters.filter_patterns(tiny_model, "c2", range(8), objective="auto", **kwargs)
-    per_filter = filters.filter_patterns(tiny_model, "c2", range(8), **kwargs,
-                                         objective=filters.lecture_or_pre_activation(silent))
-    np.testing.assert_array_equal(auto, per_filter)
+    chosen = filters.lecture_or_pre_activation(silent)
+    per_filter = filters.filter_patterns(tiny_model, "c2", range(8), **kwargs, objective=chosen)
+    listed = filters.filter_patterns(tiny_model, "c2", range(8), **kwargs, objective=[
+        ChannelMean(pre_activation=True) if is_silent else ChannelMean() for is_silent in silent])
+    np.testing.assert_array_equal(per_filter, listed)
 
 
 def test_a_centre_objective_and_a_mix_climb_what_they_say(tiny_model):
@@ -429,7 +441,8 @@ def test_transforms_passed_in_are_the_regularized_ascent(tiny_model):
 
     live = live_filters(tiny_model, "c2", 2)
     kwargs = {"steps": 8, "size": SIZE, "deprocess": False}
-    short = filters.filter_patterns(tiny_model, "c2", live, regularized=True, blur_sigma=1.5, **kwargs)
+    short = filters.filter_patterns(tiny_model, "c2", live, transforms=filters.regularization(blur_sigma=1.5),
+                                    **kwargs)
     listed = filters.filter_patterns(tiny_model, "c2", live, transforms=[Jitter(4), Blur(1.5, 4)], **kwargs)
     np.testing.assert_array_equal(short, listed)
     blur_only = filters.filter_patterns(tiny_model, "c2", live, transforms=[Blur(1.5, 4)], **kwargs)
@@ -437,10 +450,8 @@ def test_transforms_passed_in_are_the_regularized_ascent(tiny_model):
     assert np.abs(blur_only - listed).max() > 1e-4 and np.abs(swapped - listed).max() > 1e-4  # order matters
     with pytest.raises(TypeError, match="transforms must be a list of convlens.transforms"):
         filters.filter_patterns(tiny_model, "c2", live, transforms=["jitter"])
-    with pytest.raises(ValueError, match="blur_sigma apply with regularized=True"):
-        filters.filter_patterns(tiny_model, "c2", live, blur_sigma=1.5)
-    with pytest.raises(TypeError, match=r"unexpected keywords \['blur'\]"):
-        filters.filter_patterns(tiny_model, "c2", live, blur=1.5)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        filters.filter_patterns(tiny_model, "c2", live, regularized=True)  # no flag: transforms= says it
     with pytest.raises(TypeError, match="one per filter"):
         filters.filter_patterns(tiny_model, "c2", live, objective=[filters.LECTURE_OBJECTIVE])
     with pytest.raises(ValueError, match="jitter_pixels must be 0 or more"):
@@ -475,7 +486,9 @@ def test_the_target_is_checked_once_per_call(tiny_model, monkeypatch):
 
         monkeypatch.setattr(filters, name, wrapper)
 
+    silent = filters.silent_filters(tiny_model, "c2", range(8), size=SIZE)
     counted("find_layer")
     counted("_check_size")
-    filters.filter_patterns(tiny_model, "c2", range(8), steps=1, size=SIZE, objective="auto", regularized=True)
+    filters.filter_patterns(tiny_model, "c2", range(8), steps=1, size=SIZE, transforms=filters.REGULARIZATION,
+                            objective=filters.lecture_or_pre_activation(silent))
     assert counts == {"find_layer": 1, "_check_size": 1}

@@ -107,7 +107,8 @@ def test_filter_patterns_at_another_size_and_step_match_the_readable_cell(tiny_m
     larger = filters.filter_patterns(tiny_model, "c2", [index], steps=6, size=40, deprocess=False)[0]
     np.testing.assert_allclose(larger, readable(tiny_model, "c2", index, 40, steps=6), atol=1e-4)
     step = 2 * filters.STEP_SIZE
-    doubled = filters.filter_patterns(tiny_model, "c2", [index], steps=5, size=SIZE, deprocess=False, step_size=step)
+    doubled = filters.filter_patterns(tiny_model, "c2", [index], steps=5, size=SIZE, deprocess=False,
+                                      step=filters.Step(step, filters.GRADIENT_EPSILON))
     np.testing.assert_allclose(doubled[0], readable(tiny_model, "c2", index, SIZE, steps=5, step_size=step), atol=1e-5)
     # the step size is a parameter the student can change, and it is used
     start = filters.start_image(index, 0, SIZE)

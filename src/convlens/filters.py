@@ -55,6 +55,7 @@ __all__ = [
     "REGULARIZATION",
     "STEPS",
     "STEP_SIZE",
+    "Step",
     "deprocess_image",
     "filter_pattern",
     "filter_patterns",
@@ -131,14 +132,8 @@ def regularization(jitter_pixels: int = JITTER_PIXELS, blur_sigma: float = BLUR_
 REGULARIZATION = regularization()
 """The appendix's regularized ascent (chapter 5b): ``transforms=filters.REGULARIZATION``."""
 
-ObjectiveSpec = Objective | Sequence[Objective] | str
-"""One objective for every filter, one per filter, or a chapter's name of one (see :func:`filter_patterns`)."""
-
-_NAMED = {"activation": LECTURE_OBJECTIVE, "pre_activation": PRE_ACTIVATION}
-"""The chapters' names of objectives; ``"auto"`` is :func:`lecture_or_pre_activation`."""
-
-_SHORTHAND = ("regularized", "jitter_pixels", "blur_sigma", "blur_every", "step_size", "gradient_epsilon")
-"""The chapters' keywords, translated once into ``transforms`` and ``step`` by :func:`filter_patterns`."""
+ObjectiveSpec = Objective | Sequence[Objective]
+"""One objective for every filter, or a list of one per filter (see :func:`filter_patterns`)."""
 
 
 def start_image(
@@ -215,47 +210,30 @@ def _objective_values(target: Target, objective: Objective, images: np.ndarray, 
 def lecture_or_pre_activation(silent: Sequence[bool]) -> list[Objective]:
     """Per filter: the lecture's objective, or :data:`PRE_ACTIVATION` for a filter silent on its start.
 
-    The chapters' ``objective="auto"``: the lecture's loss wherever it has a gradient.
+    The chapters' objective, ``lecture_or_pre_activation(silent_filters(...))``: the lecture's
+    loss wherever it has a gradient.
     """
     return [PRE_ACTIVATION if is_silent else LECTURE_OBJECTIVE for is_silent in silent]
 
 
-def _per_filter(objective: ObjectiveSpec, target: Target, images: np.ndarray, values: np.ndarray) -> list[Objective]:
-    """One objective per filter, from one objective, a list, or a chapter's name of one."""
-    if isinstance(objective, str):
-        if objective == "auto":
-            return lecture_or_pre_activation(_objective_values(target, LECTURE_OBJECTIVE, images, values) <= 0.0)
-        if objective not in _NAMED:
-            raise ArgumentError(f"Unknown objective {objective!r}: pass an objective of convlens.objectives "
-                                f"(e.g. ChannelMean()), or one of {', '.join([*_NAMED, 'auto'])}.")
-        objective = _NAMED[objective]
-    objectives = [objective] * len(values) if isinstance(objective, Objective) else list(objective)
-    if len(objectives) != len(values) or not all(isinstance(o, Objective) for o in objectives):
-        raise ArgumentTypeError(f"objective must be an objective of convlens.objectives, or a list of "
-                                f"{len(values)}, one per filter; got {objective!r}.")
+def _per_filter(objective: ObjectiveSpec, count: int) -> list[Objective]:
+    """One objective per filter, from one objective or a list of them."""
+    objectives = [objective] * count if isinstance(objective, Objective) else list(objective)
+    if len(objectives) != count or not all(isinstance(o, Objective) for o in objectives):
+        raise ArgumentTypeError(f"objective must be an objective of convlens.objectives (e.g. ChannelMean()), "
+                                f"or a list of {count}, one per filter; got {objective!r}.")
     return objectives
 
 
-def _translate(transforms: Sequence[Transform], step: Step, shorthand: dict) -> tuple[tuple[Transform, ...], Step]:
-    """The chapters' keywords (:data:`_SHORTHAND`) as ``transforms`` and ``step``: the engine takes only those."""
-    unknown = set(shorthand) - set(_SHORTHAND)
-    if unknown:
-        raise ArgumentTypeError(f"filter_patterns() got unexpected keywords {sorted(unknown)}; "
-                                f"it takes objective=, transforms=, step= and {', '.join(_SHORTHAND)}.")
-    step = Step(shorthand.pop("step_size", step.size), shorthand.pop("gradient_epsilon", step.epsilon))
-    if shorthand.pop("regularized", False):
-        transforms = (*transforms, *regularization(**shorthand))
-    elif shorthand:
-        raise ArgumentError(f"{', '.join(sorted(shorthand))} apply with regularized=True; "
-                            "or pass transforms=filters.regularization(...).")
+def _check_transforms(transforms: Sequence[Transform]) -> tuple[Transform, ...]:
     transforms = tuple(transforms)
     if not all(isinstance(t, Transform) for t in transforms):
-        raise ArgumentTypeError(f"transforms must be a list of convlens.transforms objects (Jitter, Blur); "
-                                f"got {transforms!r}.")
-    return transforms, step
+        raise ArgumentTypeError(f"transforms must be a list of convlens.transforms objects (Jitter, Blur), "
+                                f"e.g. filters.REGULARIZATION; got {transforms!r}.")
+    return transforms
 
 
-def filter_patterns(  # noqa: PLR0913 - the chapters call it with these keywords
+def filter_patterns(  # noqa: PLR0913 - the lecture's settings, each with its default
     model: keras.Model,
     layer_name: str,
     indices: Sequence[int],
@@ -271,7 +249,6 @@ def filter_patterns(  # noqa: PLR0913 - the chapters call it with these keywords
     *,
     step: Step = LECTURE_STEP,
     jit_compile: bool = JIT_COMPILE,
-    **shorthand,
 ) -> np.ndarray:
     """The patterns of filters ``indices`` of ``layer_name``, optimized together in one compiled batch.
 
@@ -283,19 +260,16 @@ def filter_patterns(  # noqa: PLR0913 - the chapters call it with these keywords
     ``callback(done, total)`` is called after each step when given (progress bars); without it
     all steps run inside one compiled call. ``batch_size`` bounds the memory used at once.
     ``size`` must lie between the layer's smallest valid input and :data:`MAX_PATTERN_SIZE`.
-
-    The chapters' short forms are translated once: ``objective="activation"``,
-    ``"pre_activation"`` (:data:`PRE_ACTIVATION`) or ``"auto"`` (:func:`lecture_or_pre_activation`
-    of :func:`silent_filters`); ``regularized=True`` with ``jitter_pixels``, ``blur_sigma``,
-    ``blur_every`` (:func:`regularization`); ``step_size`` and ``gradient_epsilon`` (:class:`Step`).
     """
     layer = find_layer(model, layer_name, "filters")
     values = _check_indices(layer, indices)
     steps, seed = check_int("steps", steps, 0), check_int("seed", seed, 0)
     batch_size = check_int("batch_size", batch_size, 1)
-    transforms, step = _translate(transforms, step, shorthand)
+    transforms = _check_transforms(transforms)
+    if not isinstance(step, Step):
+        raise ArgumentTypeError(f"step must be a filters.Step (size, epsilon); got {step!r}.")
+    objectives = _per_filter(objective, len(values))
     target, images = _starts(model, layer, values, seed, size, start)
-    objectives = _per_filter(objective, target, images, values)
     raw = np.empty_like(images)
     offset = 0
     for chosen in dict.fromkeys(objectives):  # one compiled ascent per distinct objective
