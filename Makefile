@@ -28,7 +28,7 @@ INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
 NBVAL_BACKEND ?= TF_ENABLE_ONEDNN_OPTS=0
 JB_FLAGS := -W --keep-going
 
-.PHONY: setup book book-instructors handout test unit nbval notebooks lint bench browser-deps clean \
+.PHONY: setup book book-instructors handout test test-package unit nbval notebooks lint bench browser-deps clean \
 	public-layout public-run sync sync-check lab site
 
 setup: $(STAMP)
@@ -82,13 +82,19 @@ lint: $(STAMP) node_modules/.package-lock.json
 
 ## Everything: lint, unit tests, every notebook re-executed and compared (nbval), browser test
 ## (over the three editions of the book, freshly built; screenshots in _build/screenshots).
+## The package's tests and nbval run side by side (make -j2, each one's output printed whole when
+## it ends): the package's tests spend much of their time waiting on a browser or a subprocess.
 ## Kernels must draw inline as when the notebooks were stored: under MPLBACKEND=Agg, plt.show()
 ## draws nothing and nbval reports the stored figures as missing outputs. Printed numbers are
 ## compared with a measured tolerance (book/conftest.py, book/nbval_tolerance.py), on the
 ## Eigen back-end ($(NBVAL_BACKEND)).
 test: $(STAMP) lint book book-instructors handout browser-deps
 	rm -rf _build/screenshots
-	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q tests book --nbval --nbval-sanitize-with book/sanitize.cfg --nbval-current-env -p no:cacheprovider
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-package nbval
+
+## The package's tests alone (tests/), browser included (after make book book-instructors handout).
+test-package: $(STAMP)
+	$(NBVAL_BACKEND) $(INLINE) $(PY) -m pytest -q tests -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests -m "not browser and not slow"
