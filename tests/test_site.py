@@ -115,8 +115,15 @@ def test_every_link_follows_the_address(sites, edition):
     site = sites[edition]
     fork = FORK.removeprefix("https://github.com/")
     page = (site / "book" / "02_activations.html").read_text()
-    assert f'href="https://colab.research.google.com/github/{fork}/blob/main/book/02_activations.ipynb"' in page
-    assert f'href="https://mybinder.org/v2/gh/{fork}/main?urlpath=tree/book/02_activations.ipynb"' in page
+    # the students' buttons open the chapter; the handout's its assignment (the chapter holds the solutions)
+    opened = "book/02_activations.ipynb" if edition == "students" else "assignments/02_activations/02_activations.ipynb"
+    assert f'href="https://colab.research.google.com/github/{fork}/blob/main/{opened}"' in page
+    assert f'href="https://mybinder.org/v2/gh/{fork}/main?urlpath=tree/{opened}"' in page
+    if edition == "handout":
+        assert "book/02_activations.ipynb" not in page
+        appendix = (site / "book" / "05a_checks_activations.html").read_text()  # no assignment, no solution
+        colab = f"https://colab.research.google.com/github/{fork}/blob/main"
+        assert f'href="{colab}/book/05a_checks_activations.ipynb"' in appendix
     assert f'href="{FORK}"' in page  # the repository button
     assert f"git+{FORK}" in page  # the first cell, as shown on the page
     notebooks = sorted(site.rglob("*.ipynb"))

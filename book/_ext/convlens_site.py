@@ -13,7 +13,8 @@ it for one process (a test builds the site for another address that way). This e
   sources the site offers for download (``_sources/``, the ``.ipynb`` files);
 - in the handout edition (``CONVLENS_BOOK=handout``), publishes no page source: the chapters'
   ``.ipynb`` hold every solution, so ``_sources/`` is not written and the download menu keeps
-  only its ".pdf" (print) entry;
+  only its ".pdf" (print) entry; and a chapter's Colab and Binder buttons open its assignment's
+  student notebook (``assignments/NN/NN.ipynb``), not the chapter;
 - in a build for the public site (``CONVLENS_SITE=1``, set by ``tools/build_site.py``), leaves out
   every rubric (an element of class ``rubric``: the ``{admonition} Rubric`` boxes with
   ``:class: rubric`` that end the solutions), from the pages and from the downloadable sources.
@@ -113,12 +114,19 @@ def _source_read(app: Sphinx, docname: str, source: list[str]) -> None:
 
 
 def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """In the handout, drop the download entries of the page's source (the chapters' solutions)."""
+    """In the handout, drop the download entries of the page's source (the chapters' solutions),
+    and point the Colab and Binder buttons of a chapter with an assignment at its student notebook."""
     if not _handout(app.config):
         return
+    chapter = Path(pagename).name
+    student = Path(app.srcdir) / "assignments" / chapter / f"{chapter}.ipynb"
     for button in context.get("header_buttons", []):
         if button.get("label") == "download-buttons":
             button["buttons"] = [b for b in button["buttons"] if b.get("label") not in SOURCE_BUTTONS]
+        if button.get("label") == "launch-buttons" and student.is_file():
+            for launch in button.get("buttons", []):
+                launch["url"] = launch.get("url", "").replace(
+                    f"{pagename}.ipynb", f"assignments/{chapter}/{chapter}.ipynb")
 
 
 def _finished(app: Sphinx, exception: Exception | None) -> None:
