@@ -76,7 +76,7 @@ site: $(STAMP) lab $(SITE_DEPS)
 ## Python (ruff), and the lab's JavaScript: ESLint (pinned in package-lock.json) and its unit tests (node --test).
 lint: $(STAMP) node_modules/.package-lock.json
 	$(VENV)/bin/ruff check src tests bench book
-	npx --no-install eslint lab eslint.config.mjs
+	npx --no-install eslint lab book/_static/selfcheck.js book/_static/theme_a11y.js eslint.config.mjs
 	node --test lab/test/
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 

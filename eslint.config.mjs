@@ -1,4 +1,5 @@
-// ESLint for the live lab's native ES modules (lab/) and their unit tests (`make lint`).
+// ESLint for the live lab's native ES modules (lab/), their unit tests, and the book's own page
+// scripts (book/_static/*.js) (`make lint`).
 import js from '@eslint/js';
 import globals from 'globals';
 
@@ -18,6 +19,11 @@ export default [
       eqeqeq: 'error',
       'max-lines': ['error', { max: 300 }],
     },
+  },
+  {
+    files: ['book/_static/selfcheck.js', 'book/_static/theme_a11y.js'],
+    languageOptions: { ecmaVersion: 2022, sourceType: 'module', globals: { ...globals.browser } },
+    rules: { 'prefer-const': 'error', 'no-var': 'error', eqeqeq: 'error' },
   },
   {
     files: ['lab/test/**/*.js'],

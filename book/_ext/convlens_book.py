@@ -133,4 +133,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-read", _drop_solutions)
     app.connect("html-page-context", _page_context, priority=900)
     app.add_css_file("outputs.css")  # printed outputs wrap on a phone (book/_static/outputs.css)
+    app.add_js_file("theme_a11y.js", loading_method="defer")  # names for the theme's own controls
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,4 +1,3 @@
-/* global document */
 // Self-check questions (book/_ext/convlens_assignments.py): a click on a choice says whether it
 // is right; the right one also shows the explanation. No kernel, no request to another host.
 function answer(question, button) {
