@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -167,3 +168,24 @@ def test_grading_solved_unsolved_and_one_wrong(graded, chapter):
     assert len(points) >= 3 and wrong != unsolved
     # solved: full marks; the wrong answer and the unsolved one: zero, and no other points lost
     assert {name: graded[chapter][name] for name in points} == {**points, wrong: 0.0, unsolved: 0.0}
+
+
+def test_a_stopped_grading_takes_its_kernel_with_it():
+    """A grading that runs past its time is killed with the process below it, which jupyter_client
+    starts in a session of its own as it does a kernel (a process-group kill would miss it)."""
+    import subprocess
+
+    import psutil
+
+    spawn = ("import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; "
+             "time.sleep(600)'], start_new_session=True); time.sleep(600)")
+    process = subprocess.Popen([sys.executable, "-c", spawn], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 30
+    while not psutil.Process(process.pid).children() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (kernel,) = psutil.Process(process.pid).children()
+    assert kernel.pid != process.pid and os.getsid(kernel.pid) != os.getsid(process.pid)
+    grade_assignments.stop_process_tree(process)
+    assert process.returncode is not None
+    assert not psutil.pid_exists(kernel.pid) or kernel.status() == psutil.STATUS_ZOMBIE

@@ -11,7 +11,7 @@ its file name, the points of each autograded question, their total, the possible
 one empty column per written question (graded by hand with the rubric of the instructors'
 edition). ``--jobs N`` grades N notebooks at a time (each uses about one CPU core).
 
-Each notebook is graded in a fresh Python process of its own (``--one``), stopped with its kernel
+Each notebook is graded in a fresh Python process of its own (``--one``), killed with its kernel
 after ``--timeout`` seconds: otter executes without a time limit, and a grading forked from a
 process with TensorFlow's threads running (pytest's, say) can hang for good.
 """
@@ -22,8 +22,6 @@ import argparse
 import csv
 import io
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -54,16 +52,32 @@ def grade_one(notebook: str, autograder: str) -> dict[str, float]:
     return {name: float(result.score) for name, result in results.results.items()}
 
 
+def stop_process_tree(process: subprocess.Popen) -> None:
+    """Kill ``process`` and every process below it: jupyter_client starts each kernel in a session
+    of its own, so killing the grader's process group would leave its kernel running."""
+    import psutil
+
+    try:
+        family = [*psutil.Process(process.pid).children(recursive=True), psutil.Process(process.pid)]
+    except psutil.NoSuchProcess:
+        family = []
+    for member in family:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(family, timeout=10)
+    process.communicate()
+
+
 def grade_in_subprocess(notebook: str, autograder: str, timeout: float = TIMEOUT_S) -> dict[str, float]:
-    """:func:`grade_one` in a new process group, killed (kernel included) after ``timeout`` s."""
+    """:func:`grade_one` in a process of its own, killed with its kernel after ``timeout`` s."""
     command = [sys.executable, str(Path(__file__).resolve()), "--one", notebook, "--autograder", autograder]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        stop_process_tree(process)
         raise RuntimeError(
             f"Grading {notebook} took over {timeout:.0f} s and was stopped: a cell that never ends, "
             f"or a kernel that hung at start. Run the notebook in Jupyter to see which, or pass a "
